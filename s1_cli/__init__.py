@@ -1,0 +1,1 @@
+"""The `s1` command line."""

@@ -1,0 +1,1 @@
+"""s1_data: curation of s1K-style reasoning sets."""

@@ -1,0 +1,52 @@
+"""The one small protocol every inference backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..policy import SamplingConfig
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """Continue `prompt_ids` by at most `max_tokens`, stopping after any of `stop_ids`."""
+
+    request_id: str
+    prompt_ids: list[int]
+    max_tokens: int
+    sampling: SamplingConfig
+    stop_ids: frozenset[int]
+    cache_key: str | None = None  # continuations of one session share a key (prefix reuse)
+
+
+@dataclass
+class Chunk:
+    """Token ids produced since the last chunk; `finish_reason` is set on the last one."""
+
+    token_ids: list[int]
+    finish_reason: str | None = None  # "stop" | "length" | None
+
+
+class Backend(Protocol):
+    """Start a request from token ids, stream token deltas, abort by closing the stream.
+
+    `generate` is an async generator running on the engine's event loop; closing it
+    (`aclose()`, or cancelling the task that iterates it) aborts the request and frees
+    its resources.
+    """
+
+    name: str
+    tokenizer: Any
+    max_model_len: int
+
+    def generate(self, request: GenerateRequest) -> AsyncIterator[Chunk]: ...
+
+    async def start(self) -> None: ...
+
+    def num_unfinished(self) -> int:
+        """Requests the backend still holds (0 once every stream is closed or done)."""
+        ...
+
+    async def shutdown(self) -> None: ...

@@ -1,0 +1,127 @@
+"""vLLM backend through its async engine (`AsyncLLM`).
+
+A continuation is a new request for prompt + tokens so far; prefix caching makes the
+shared prefix nearly free. Every request streams on its own, so a batch never waits
+for a round. vLLM's own engine arguments pass through unchanged (`engine_args`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ..errors import S1Error
+from .base import Chunk, GenerateRequest
+
+CPU_DEFAULTS: dict[str, Any] = {"gpu_memory_utilization": 0.3, "enforce_eager": True}
+
+
+def vllm_available() -> bool:
+    try:
+        import vllm  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def on_cpu() -> bool:
+    try:
+        import torch
+
+        return not torch.cuda.is_available()
+    except Exception:
+        return True
+
+
+class VLLMBackend:
+    name = "vllm"
+
+    def __init__(
+        self,
+        model: str,
+        tokenizer: Any,
+        dtype: str = "auto",
+        max_model_len: int | None = None,
+        engine_args: dict[str, Any] | None = None,
+        seed: int = 0,
+        **_ignored: Any,
+    ) -> None:
+        self.model_path = model
+        self.tokenizer = tokenizer
+        self.max_model_len = max_model_len or 0
+        self.args: dict[str, Any] = {
+            "model": model,
+            "tokenizer": model,
+            "dtype": dtype,
+            "enable_prefix_caching": True,
+            "seed": seed,
+            "disable_log_stats": True,
+        }
+        if on_cpu():
+            self.args.update(CPU_DEFAULTS)
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+        if max_model_len:
+            self.args["max_model_len"] = max_model_len
+        self.args.update(engine_args or {})
+        self.engine: Any = None
+
+    async def start(self) -> None:
+        from vllm.engine.arg_utils import AsyncEngineArgs
+        from vllm.v1.engine.async_llm import AsyncLLM
+
+        try:
+            args = AsyncEngineArgs(**self.args)
+        except TypeError as e:
+            raise S1Error(
+                f"unknown vLLM engine argument: {e}", "check --engine-arg KEY=VALUE"
+            ) from None
+        try:
+            self.engine = AsyncLLM.from_engine_args(args)
+        except Exception as e:  # vLLM raises many kinds; show the first line
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise S1Error(
+                f"vLLM could not start for {self.model_path!r}: {msg}",
+                "check --model and the engine arguments (or try --backend hf)",
+            ) from None
+        self.max_model_len = int(self.engine.model_config.max_model_len)
+
+    def num_unfinished(self) -> int:
+        return int(self.engine.get_num_unfinished_requests()) if self.engine else 0
+
+    async def shutdown(self) -> None:
+        if self.engine is not None:
+            self.engine.shutdown()
+            self.engine = None
+
+    async def generate(self, request: GenerateRequest) -> AsyncIterator[Chunk]:
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+        from vllm.sampling_params import RequestOutputKind
+
+        s = request.sampling
+        params = SamplingParams(
+            max_tokens=request.max_tokens,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            top_k=s.top_k if s.top_k > 0 else 0,
+            seed=s.seed,
+            stop_token_ids=sorted(request.stop_ids),
+            skip_special_tokens=False,
+            detokenize=False,
+            output_kind=RequestOutputKind.DELTA,
+        )
+        prompt = TokensPrompt(prompt_token_ids=list(request.prompt_ids))
+        async for out in self.engine.generate(prompt, params, request.request_id):
+            o = out.outputs[0]
+            ids = list(o.token_ids)
+            reason = o.finish_reason if out.finished else None
+            if (
+                reason == "stop"
+                and isinstance(o.stop_reason, int)
+                and (not ids or ids[-1] != o.stop_reason)
+            ):
+                ids.append(o.stop_reason)
+            if reason not in (None, "stop", "length"):
+                reason = "length" if reason == "length" else "stop"
+            yield Chunk(ids, reason)

@@ -1,0 +1,384 @@
+"""The budget-forcing state machine: pure, no backend, no clock, no I/O.
+
+A driver asks `next_step()` what to generate, feeds every sampled token to `feed()`,
+and cuts the backend request when `feed()` says so. Interventions (`force_wait`,
+`end_thinking`, `inject`, `set_budget`, `stop`) are applied between two tokens.
+Every transition is recorded as an `Event` with its cause, and every token carries
+its segment and whether it was sampled or forced, so a run can be replayed exactly.
+
+Counting is in token ids, never text. Thinking tokens are every id between the
+thinking start and the delimiter, sampled or inserted; the budget caps that count
+and is never exceeded, because each backend request asks for at most the tokens left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from . import events as ev
+from .errors import S1Error
+from .events import Cause, Event, Segment
+from .formats import BoundFormat
+from .policy import BudgetPolicy, SamplingConfig
+
+Phase = Literal["pre", "think", "answer", "done"]
+PRE_MAX_TOKENS = 256  # tokens a model may write before it opens thinking by itself
+STOP_STRING_WINDOW = 24  # tokens decoded to look for a multi-token stop string
+
+
+@dataclass(frozen=True)
+class Step:
+    """One backend request: continue `context_ids` by at most `max_tokens`."""
+
+    context_ids: list[int]
+    max_tokens: int
+    stop_ids: frozenset[int]
+    sampling: SamplingConfig
+    phase: Phase
+    number: int  # 0, 1, 2, ... per machine; seeds and request ids derive from it
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """Raw ids appended to the output (the session turns them into a TokenDelta)."""
+
+    segment: Segment
+    ids: tuple[int, ...]
+    forced: bool
+    start: int  # index in the output where these ids begin
+
+
+class BudgetForcer:
+    """Drives one request through PRE -> THINKING -> ANSWER -> DONE."""
+
+    def __init__(
+        self,
+        prompt_ids: Sequence[int],
+        fmt: BoundFormat,
+        policy: BudgetPolicy,
+        context_len: int,
+        encode: Callable[[str], list[int]],
+        decode: Callable[[Sequence[int]], str],
+    ) -> None:
+        self.prompt = list(prompt_ids)
+        self.fmt = fmt
+        self.policy = policy
+        self.context_len = context_len
+        self._encode = encode
+        self._decode = decode
+        if len(self.prompt) >= context_len:
+            raise S1Error(
+                f"the prompt has {len(self.prompt)} tokens but the context holds {context_len}",
+                "shorten the prompt or raise --max-model-len",
+            )
+        self.out: list[int] = []
+        self.segments: list[Segment] = []
+        self.forced: list[bool] = []
+        self.events: list[Event] = []
+        self._outbox: list[Tokens | Event] = []
+        self.thinking_tokens = 0
+        self.answer_tokens = 0
+        self.answer_sampled = 0
+        self.ignores_used = 0
+        self.user_ignores = 0  # "Wait at the model's next attempt to stop"
+        self.waits_inserted = 0  # rotates the ignore strings
+        self.think_end_at: int | None = None  # index in `out` where the delimiter starts
+        self.finish_reason: str | None = None
+        self._steps = 0
+        self.budget = self._effective_budget(policy.max_thinking_tokens)
+        self.phase: Phase = "think" if self._thinking_open_in_prompt() else "pre"
+        if self.phase == "think":
+            self._event(ev.THINK_START, "model")
+
+    # ----- budget ---------------------------------------------------------------
+    def _closing_reserve(self) -> int:
+        return len(self.fmt.think_end_ids) + len(self.fmt.lead_in_ids)
+
+    def _room(self) -> int:
+        """Tokens the context has left for thinking, once the delimiter is accounted for."""
+        return max(0, self.context_len - len(self.prompt) - self._closing_reserve() - 1)
+
+    def _auto_budget(self) -> int:
+        """ "auto": the context left minus the answer reserve (half the room, if it is tight)."""
+        room = self._room()
+        return max(room - self.policy.answer_max_tokens, room // 2)
+
+    def _effective_budget(self, budget: int | str) -> int:
+        """An explicit budget is capped only by the context, never by the answer reserve."""
+        return self._auto_budget() if budget == "auto" else min(int(budget), self._room())
+
+    # ----- bookkeeping ----------------------------------------------------------
+    def _thinking_open_in_prompt(self) -> bool:
+        text = self._decode(self.prompt[-4096:])
+        start = text.rfind(self.fmt.fmt.think_start)
+        if start < 0:
+            return False
+        after = text[start:]
+        return self.fmt.fmt.think_end not in after and not any(
+            s in after for s in self.fmt.fmt.end_of_turn
+        )
+
+    def _event(self, kind: str, cause: Cause, text: str = "") -> None:
+        e = Event(kind, cause, len(self.out), text, self.thinking_tokens)
+        self.events.append(e)
+        self._outbox.append(e)
+
+    def _append(self, ids: Sequence[int], segment: Segment, forced: bool) -> None:
+        if not ids:
+            return
+        start = len(self.out)
+        self.out.extend(ids)
+        self.segments.extend([segment] * len(ids))
+        self.forced.extend([forced] * len(ids))
+        if segment == "think":
+            self.thinking_tokens += len(ids)
+        elif segment == "answer":
+            self.answer_tokens += len(ids)
+        self._outbox.append(Tokens(segment, tuple(ids), forced, start))
+
+    def drain(self) -> list[Tokens | Event]:
+        """Everything appended or recorded since the last drain, in order."""
+        items, self._outbox = self._outbox, []
+        return items
+
+    @property
+    def done(self) -> bool:
+        return self.phase == "done"
+
+    @property
+    def budget_left(self) -> int:
+        return max(0, self.budget - self.thinking_tokens)
+
+    # ----- what to generate next ------------------------------------------------
+    def next_step(self) -> Step | None:
+        """The next backend request, or None when the request is finished."""
+        while True:
+            if self.phase == "done":
+                return None
+            ctx_left = self.context_len - len(self.prompt) - len(self.out)
+            if self.phase == "think":
+                n = min(self.budget_left, ctx_left - self._closing_reserve())
+                if n <= 0:
+                    self._end_thinking("budget")
+                    continue
+                stop, sampling = self.fmt.think_stop_ids, self.policy.thinking
+            elif self.phase == "answer":
+                n = min(self.policy.answer_max_tokens - self.answer_sampled, ctx_left)
+                if n <= 0:
+                    self._finish("length", "budget")
+                    continue
+                stop, sampling = self.fmt.answer_stop_ids, self.policy.answer
+            else:  # pre
+                n = min(PRE_MAX_TOKENS - len(self.out), ctx_left)
+                if n <= 0:
+                    self._finish("length", "budget")
+                    continue
+                stop, sampling = self.fmt.answer_stop_ids, self.policy.thinking
+            seed = None if sampling.seed is None else sampling.seed + 7919 * self._steps
+            step = Step(
+                self.prompt + self.out, n, stop, sampling.with_seed(seed), self.phase, self._steps
+            )
+            self._steps += 1
+            return step
+
+    # ----- tokens from the model --------------------------------------------------
+    def feed(self, token: int) -> bool:
+        """Take one sampled token. True means: cut the current backend request now."""
+        if self.phase == "think":
+            if token in self.fmt.think_stop_ids:
+                self._end_attempt(token)
+                return True
+            self._append([token], "think", False)
+            if self.fmt.think_stop_strings and self._found_stop_string():
+                self._end_attempt(None)
+                return True
+            if self.thinking_tokens >= self.budget:
+                self._end_thinking("budget")
+                return True
+            return False
+        if self.phase == "answer":
+            self.answer_sampled += 1
+            if token in self.fmt.answer_stop_ids:
+                self._append([token], "delimiter", False)
+                self._finish("stop", "model")
+                return True
+            self._append([token], "answer", False)
+            if self.answer_sampled >= self.policy.answer_max_tokens:
+                self._finish("length", "budget")
+                return True
+            return False
+        if self.phase == "pre":
+            if token in self.fmt.answer_stop_ids:
+                self._append([token], "delimiter", False)
+                self._finish("stop", "model")
+                return True
+            self._append([token], "pre", False)
+            tail = self._decode(self.out[-STOP_STRING_WINDOW:])
+            if self.fmt.fmt.think_end in tail:
+                self.phase = "answer"
+                return True
+            if self.fmt.fmt.think_start in tail:
+                self.phase = "think"
+                self._event(ev.THINK_START, "model")
+                return True
+            return False
+        return True
+
+    def on_request_end(self, reason: str) -> None:
+        """The backend ended a request by itself, without a token `feed()` cut on.
+
+        "length" needs nothing here: `next_step()` ends thinking or the answer when the
+        budget or the context is used up, or continues after a budget change. "stop"
+        means the backend stopped on an end token we do not know (e.g. a second EOS
+        id from the generation config): while thinking that is an end attempt.
+        """
+        if reason != "stop":
+            return
+        if self.phase == "think":
+            self._end_attempt(None)
+        elif self.phase in ("answer", "pre"):
+            self._finish("stop", "model")
+
+    def _found_stop_string(self) -> bool:
+        window = self.out[-STOP_STRING_WINDOW:]
+        text = self._decode(window)
+        hits = [text.find(s) for s in self.fmt.think_stop_strings if s in text]
+        if not hits:
+            return False
+        at = min(hits)
+        keep = 0  # the longest prefix of the window that ends before the stop string
+        for k in range(len(window), -1, -1):
+            if len(self._decode(window[:k])) <= at:
+                keep = k
+                break
+        drop = len(window) - keep
+        for _ in range(drop):
+            self.out.pop()
+            self.segments.pop()
+            self.forced.pop()
+        self.thinking_tokens -= drop
+        return True
+
+    # ----- transitions --------------------------------------------------------------
+    def _end_attempt(self, token: int | None) -> None:
+        """The model tried to end thinking: suppress it with a "Wait", or accept it."""
+        below_min = self.thinking_tokens < self.policy.min_thinking_tokens
+        if self.user_ignores > 0:
+            self.user_ignores -= 1
+            self._insert_wait("user")
+        elif self.ignores_used < self.policy.num_ignore:
+            self.ignores_used += 1
+            self._insert_wait("budget")
+        elif below_min:
+            self._insert_wait("budget")
+        else:
+            self._event(ev.END_THINKING, "model")
+            self.think_end_at = len(self.out)
+            end = list(self.fmt.think_end_ids)
+            if token is not None and end and end[0] == token:
+                self._append(end[:1], "delimiter", False)
+                self._append(end[1:], "delimiter", True)
+            else:
+                self._append(end, "delimiter", True)
+            self.phase = "answer"
+
+    def _insert_wait(self, cause: Cause, text: str | None = None) -> bool:
+        strings = self.policy.ignore_strings
+        if text is None:
+            text = strings[self.waits_inserted % len(strings)]
+        ids = self._encode(text)
+        if self.thinking_tokens + len(ids) > self.budget:
+            self._end_thinking("budget")  # no room left for the whole ignore string
+            return False
+        self._event(ev.WAIT, cause, text)
+        self.waits_inserted += 1
+        self._append(ids, "think", True)
+        if self.thinking_tokens >= self.budget:
+            self._end_thinking("budget")
+        return True
+
+    def _end_thinking(self, cause: Cause) -> None:
+        self._event(ev.END_THINKING, cause)
+        self.think_end_at = len(self.out)
+        self._append(self.fmt.think_end_ids, "delimiter", True)
+        if cause == "budget" or (cause == "user" and self.policy.lead_in_on_user_end):
+            self._append(self.fmt.lead_in_ids, "answer", True)
+        self.phase = "answer"
+
+    def _finish(self, reason: str, cause: Cause) -> None:
+        self.finish_reason = reason
+        self._event(ev.FINISH, cause, reason)
+        self.phase = "done"
+
+    # ----- interventions (applied between two tokens) ---------------------------------
+    def force_wait(self, text: str | None = None, now: bool = True) -> bool:
+        """Think longer: insert `text` now, or suppress the model's next end attempt.
+
+        In the answer phase this reopens thinking: the answer so far is dropped and
+        the ignore string follows the thinking, as if the model had tried to stop there.
+        """
+        if self.phase == "think":
+            if now:
+                return self._insert_wait("user", text)
+            self.user_ignores += 1
+            return True
+        if self.phase == "answer" and self.think_end_at is not None:
+            if self.thinking_tokens >= self.budget:
+                return False
+            del self.out[self.think_end_at :]
+            del self.segments[self.think_end_at :]
+            del self.forced[self.think_end_at :]
+            self.answer_tokens = 0
+            self.answer_sampled = 0
+            self.think_end_at = None
+            self.phase = "think"
+            self._event(ev.THINK_START, "user", "reopened")
+            return self._insert_wait("user", text)
+        return False
+
+    def end_thinking(self) -> bool:
+        if self.phase in ("think", "pre"):
+            self._end_thinking("user")
+            return True
+        return False
+
+    def inject(self, text: str) -> bool:
+        """Insert user text into the current segment (cut to the budget while thinking)."""
+        ids = self._encode(text)
+        if not ids or self.phase == "done":
+            return False
+        if self.phase == "think":
+            ids = ids[: self.budget_left]
+            self._event(ev.INJECT, "user", self._decode(ids))
+            self._append(ids, "think", True)
+            if self.thinking_tokens >= self.budget:
+                self._end_thinking("budget")
+            return True
+        segment: Segment = "answer" if self.phase == "answer" else "pre"
+        self._event(ev.INJECT, "user", text)
+        self._append(ids, segment, True)
+        return True
+
+    def set_budget(self, budget: int | str) -> None:
+        """Change the thinking budget while the request runs."""
+        self.policy = self.policy.with_(max_thinking_tokens=budget)
+        self.budget = self._effective_budget(budget)
+        self._event(ev.BUDGET_CHANGED, "user", str(budget))
+        if self.phase == "think" and self.thinking_tokens >= self.budget:
+            self._end_thinking("budget")
+
+    def set_ignore_str(self, ignore_str: str | tuple[str, ...]) -> None:
+        self.policy = self.policy.with_(ignore_str=ignore_str)
+
+    def stop(self) -> bool:
+        if self.phase == "done":
+            return False
+        self._event(ev.STOP, "user")
+        self._finish("stopped", "user")
+        return True
+
+    # ----- results ----------------------------------------------------------------------
+    def segment_ids(self, segment: Segment) -> list[int]:
+        return [t for t, s in zip(self.out, self.segments) if s == segment]

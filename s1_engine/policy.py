@@ -1,0 +1,110 @@
+"""Budget-forcing policies: how long to think, how often to say "Wait", how to sample."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from .errors import S1Error
+
+Budget = int | Literal["auto"]
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """Sampling for one phase. temperature 0 means greedy."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    top_k: int = 0  # 0 = off
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0:
+            raise S1Error(f"temperature must be >= 0, got {self.temperature}", "use e.g. 0 or 0.7")
+        if not 0 < self.top_p <= 1:
+            raise S1Error(f"top_p must be in (0, 1], got {self.top_p}", "use e.g. 0.95")
+
+    def with_seed(self, seed: int | None) -> SamplingConfig:
+        return replace(self, seed=seed)
+
+
+@dataclass(frozen=True)
+class BudgetPolicy:
+    """The s1 budget-forcing knobs for one request (see DESIGN.md, "Budget forcing")."""
+
+    max_thinking_tokens: Budget = "auto"
+    min_thinking_tokens: int = 0
+    num_ignore: int = 0
+    ignore_str: str | tuple[str, ...] = "Wait"
+    answer_max_tokens: int = 1024
+    thinking: SamplingConfig = field(default_factory=SamplingConfig)
+    answer: SamplingConfig = field(default_factory=SamplingConfig)
+    lead_in_on_user_end: bool = True  # "Final Answer:" also after a user's forced end
+
+    def __post_init__(self) -> None:
+        m = self.max_thinking_tokens
+        if m != "auto" and (not isinstance(m, int) or isinstance(m, bool) or m < 0):
+            raise S1Error(
+                f"max thinking tokens must be a whole number >= 0 or 'auto', got {m!r}",
+                "e.g. --max-thinking 1024",
+            )
+        if self.min_thinking_tokens < 0:
+            raise S1Error(
+                f"min thinking tokens must be >= 0, got {self.min_thinking_tokens}",
+                "e.g. --min-thinking 0",
+            )
+        if self.num_ignore < 0:
+            raise S1Error(f"num_ignore must be >= 0, got {self.num_ignore}", "e.g. --num-ignore 2")
+        if self.answer_max_tokens < 1:
+            raise S1Error(
+                f"answer max tokens must be >= 1, got {self.answer_max_tokens}",
+                "e.g. --answer-max-tokens 512",
+            )
+        if not self.ignore_strings or any(not s for s in self.ignore_strings):
+            raise S1Error("the ignore string is empty", "e.g. --ignore-str Wait")
+
+    @property
+    def ignore_strings(self) -> tuple[str, ...]:
+        s = self.ignore_str
+        return (s,) if isinstance(s, str) else tuple(s)
+
+    def with_(self, **changes: object) -> BudgetPolicy:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def label(self) -> str:
+        """A short stable name, used as the policy key in evaluation results."""
+        parts = [f"think={self.max_thinking_tokens}"]
+        if self.min_thinking_tokens:
+            parts.append(f"min={self.min_thinking_tokens}")
+        parts.append(f"wait={self.num_ignore}")
+        if self.ignore_strings != ("Wait",):
+            parts.append("ignore=" + "|".join(self.ignore_strings))
+        return ",".join(parts)
+
+
+def parse_budget(text: str | int) -> Budget:
+    """Parse one budget: a whole number or 'auto'."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        value: Budget = text
+    else:
+        t = str(text).strip().lower()
+        if t in ("auto", "none", "inf", "unlimited"):
+            return "auto"
+        try:
+            value = int(t.replace("_", ""))
+        except ValueError:
+            raise S1Error(
+                f"cannot read the thinking budget {text!r}", "give a whole number or 'auto'"
+            ) from None
+    if value < 0:
+        raise S1Error(f"the thinking budget must be >= 0, got {value}", "e.g. 1024 or auto")
+    return value
+
+
+def parse_ignore_str(text: str) -> str | tuple[str, ...]:
+    """'Wait' stays a string; 'Wait|Hmm|Alternatively' becomes a rotation."""
+    parts = tuple(p for p in text.split("|"))
+    if any(not p for p in parts):
+        raise S1Error(f"empty ignore string in {text!r}", "e.g. --ignore-str 'Wait|Hmm'")
+    return parts[0] if len(parts) == 1 else parts

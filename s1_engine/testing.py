@@ -1,0 +1,164 @@
+"""A tiny Qwen2-architecture model made on the spot, with no download.
+
+`make_scripted_model(path)` trains a byte-level BPE tokenizer with the chat special
+tokens (`tokenizers`), and builds a `Qwen2ForCausalLM` from a `Qwen2Config` whose
+weights make it a deterministic bigram machine: the next token is a fixed function
+of the current one (one-hot embeddings, attention and MLP outputs zeroed, the LM head
+holding the transition table). Saved as a normal Hugging Face folder, it loads through
+the same path as a hub model, on transformers and on vLLM alike, and behaves the same
+on both, which is what exact budget-forcing tests need:
+
+- s1 format: after `<|im_start|>think` it writes ` t000 ... t009` (10 tokens) and then
+  tries to end thinking (`<|im_start|>`); after "Wait" (or "Hmm", "Alternatively") it
+  writes ` w000 ... w004` (5 tokens) and tries again; its answer is ` xa xb xc` then
+  `<|im_end|>`. Both lengths are parameters.
+- think-tags format: after `<think>\\n` it cycles ` ua ub uc` and never ends thinking.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"]
+CYCLE = [" ua", " ub", " uc"]
+ANSWER = [" xa", " xb", " xc"]
+IGNORE_WORDS = ["Wait", "Hmm", "Alternatively"]
+WORDS = ["think", "answer"] + IGNORE_WORDS + CYCLE + ANSWER
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
+def think_steps(n: int) -> list[str]:
+    return [f" t{i:03d}" for i in range(n)]
+
+
+def wait_steps(n: int) -> list[str]:
+    return [f" w{i:03d}" for i in range(n)]
+
+
+def make_tokenizer(path: str | Path, think_len: int = 10, wait_len: int = 5) -> object:
+    """Train and save a small byte-level BPE tokenizer with the chat template.
+
+    The scripted words are added tokens, so each is exactly one id.
+    """
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=320,
+        special_tokens=SPECIALS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    corpus = ["What is 1+2? Count the steps. The answer is 3. Final Answer: user assistant"]
+    tok.train_from_iterator(corpus * 50, trainer)
+    words = WORDS + think_steps(think_len) + wait_steps(wait_len)
+    tok.add_tokens([AddedToken(w, normalized=False) for w in words])
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        bos_token=None,
+        unk_token=None,
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    fast.save_pretrained(str(path))
+    return fast
+
+
+def _single(tok: object, text: str) -> int:
+    ids = tok.encode(text, add_special_tokens=False)  # type: ignore[attr-defined]
+    if len(ids) != 1:
+        raise RuntimeError(f"{text!r} is not one token of the test tokenizer: {ids}")
+    return ids[0]
+
+
+def scripted_successors(tok: object, think_len: int = 10, wait_len: int = 5) -> dict[int, int]:
+    """The bigram table: token id -> the id the model writes next."""
+    THINK_STEPS, WAIT_STEPS = think_steps(think_len), wait_steps(wait_len)  # noqa: N806
+    one = lambda t: _single(tok, t)  # noqa: E731
+    nxt: dict[int, int] = {}
+
+    def chain(seq: list[str], then: str) -> None:
+        for a, b in zip(seq, seq[1:] + [then]):
+            nxt[one(a)] = one(b)
+
+    nxt[one("think")] = one(THINK_STEPS[0])
+    chain(THINK_STEPS, "<|im_start|>")
+    for w in IGNORE_WORDS:
+        nxt[one(w)] = one(WAIT_STEPS[0])
+    chain(WAIT_STEPS, "<|im_start|>")
+    nxt[one("<|im_start|>")] = one("answer")
+    nxt[one("answer")] = one(ANSWER[0])
+    chain(ANSWER, "<|im_end|>")
+    nxt[one("<|im_end|>")] = one("<|im_end|>")
+    nxt[one("<think>")] = one(CYCLE[0])
+    nxt[one("\n")] = one(CYCLE[0])
+    chain(CYCLE, CYCLE[0])
+    nxt[one("</think>")] = one(ANSWER[0])
+    # The answer lead-ins ("\nFinal Answer:", "\n\nFinal Answer:") end in ":".
+    lead = tok.encode("\nFinal Answer:", add_special_tokens=False)  # type: ignore[attr-defined]
+    nxt[lead[-1]] = one(ANSWER[0])
+    return nxt
+
+
+def make_scripted_model(
+    path: str | Path,
+    max_positions: int = 4096,
+    think_len: int = 10,
+    wait_len: int = 5,
+    layers: int = 1,
+    hidden: int = 0,
+    intermediate: int = 128,
+) -> Path:
+    """Write the scripted tokenizer + model to `path` and return it.
+
+    `think_len` / `wait_len`: tokens before the first / each later end attempt.
+    `layers`, `hidden`, `intermediate`: real compute per token (the extra layers
+    compute but add nothing), for benchmarks that want a model of some weight.
+    """
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    tok = make_tokenizer(path, think_len, wait_len)
+    vocab = -(-len(tok) // 64) * 64  # type: ignore[arg-type]
+    hidden = max(hidden, vocab, 512)
+    config = Qwen2Config(
+        vocab_size=vocab,
+        hidden_size=hidden,
+        intermediate_size=intermediate,
+        num_hidden_layers=layers,
+        num_attention_heads=hidden // 64,
+        num_key_value_heads=2,
+        max_position_embeddings=max_positions,
+        tie_word_embeddings=False,
+        rms_norm_eps=1e-6,
+        bos_token_id=None,
+        eos_token_id=_single(tok, "<|im_end|>"),
+        pad_token_id=_single(tok, "<|endoftext|>"),
+        dtype="bfloat16",
+    )
+    torch.manual_seed(0)
+    model = Qwen2ForCausalLM(config)
+    default = _single(tok, think_steps(think_len)[0])
+    table = scripted_successors(tok, think_len, wait_len)
+    with torch.no_grad():
+        model.model.embed_tokens.weight.copy_(torch.eye(vocab, hidden))
+        for layer in model.model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        head = torch.zeros(vocab, hidden)
+        for i in range(vocab):
+            head[table.get(i, default), i] = 1.0
+        model.lm_head.weight.copy_(head)
+    model.to(torch.bfloat16).save_pretrained(str(path))
+    return path

@@ -1,0 +1,1 @@
+"""s1_train: supervised fine-tuning with TRL."""

@@ -1,0 +1,1 @@
+"""s1_tui: the live reasoning console (Textual)."""
