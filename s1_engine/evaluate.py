@@ -1,0 +1,366 @@
+"""Batch evaluation of test-time scaling: every (question, policy, sample) one engine request.
+
+    items = load_task("aime24")
+    summary = run_eval(engine, EvalSpec("aime24", items, policies, samples=4), "out/aime24")
+
+All requests are started at once and each proceeds on its own schedule (the engine's
+sessions; no lockstep rounds). Each result is graded as it arrives and appended to
+`samples.jsonl` (one line, flushed), so a killed run resumes where it stopped: a rerun
+skips every key already in the file, and never writes a key twice. When all are done,
+`summary.json` and `scaling.png` are written from the lines of `samples.jsonl` alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import S1Error
+from .grading import grade
+from .metrics import summarize
+from .policy import BudgetPolicy
+from .tasks import TaskItem, format_prompt
+
+SAMPLES = "samples.jsonl"
+SUMMARY = "summary.json"
+PLOT = "scaling.png"
+RUN = "run.json"
+
+
+@dataclass
+class EvalSpec:
+    """What to run: a task's items under a grid of policies, N samples each."""
+
+    task: str
+    items: list[TaskItem]
+    policies: list[BudgetPolicy]
+    samples: int = 1
+    format: str | None = None  # the engine's thinking format when None
+    instruction: str | None = None  # after each question; None: the standard one per kind
+
+    def __post_init__(self) -> None:
+        if self.samples < 1:
+            raise S1Error(f"--samples must be >= 1, got {self.samples}", "e.g. --samples 4")
+        if not self.policies:
+            raise S1Error("no policy to run", "give --max-thinking and --num-ignore")
+        labels = [p.label() for p in self.policies]
+        if len(set(labels)) != len(labels):
+            seen: set[str] = set()
+            dup = next(lb for lb in labels if lb in seen or seen.add(lb))  # type: ignore[func-returns-value]
+            raise S1Error(f"the policy {dup} is listed twice", "give each budget and count once")
+
+
+@dataclass(frozen=True)
+class Job:
+    key: str
+    item: TaskItem
+    policy: BudgetPolicy
+    sample: int
+
+
+def sample_key(qid: str, label: str, sample: int) -> str:
+    return f"{qid}|{label}|{sample}"
+
+
+def sample_policy(policy: BudgetPolicy, sample: int) -> BudgetPolicy:
+    """Sample i samples with seed + i (the same seeds for every policy: smoother curves)."""
+
+    def seeded(cfg: Any) -> Any:
+        return cfg.with_seed((cfg.seed or 0) + sample)
+
+    return policy.with_(thinking=seeded(policy.thinking), answer=seeded(policy.answer))
+
+
+def plan(spec: EvalSpec) -> list[Job]:
+    """Every request of the run, in a stable order (question-major)."""
+    return [
+        Job(sample_key(item.id, p.label(), s), item, sample_policy(p, s), s)
+        for item in spec.items
+        for p in spec.policies
+        for s in range(spec.samples)
+    ]
+
+
+# ----- the results file ---------------------------------------------------------------------
+def read_samples(path: Path, repair: bool = False) -> dict[str, dict]:
+    """The records of a samples file by key (the first of a key wins).
+
+    A run killed mid-write can leave a last line without its newline: it is dropped,
+    and with `repair` cut from the file so the next append starts on a fresh line.
+    """
+    records: dict[str, dict] = {}
+    if not path.exists():
+        return records
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if repair and end < len(data):
+        with open(path, "r+b") as f:
+            f.truncate(end)
+    for raw in data[:end].splitlines():
+        if not raw.strip():
+            continue
+        try:
+            rec = json.loads(raw)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(rec, dict) and "key" in rec:
+            records.setdefault(rec["key"], rec)
+    return records
+
+
+class SampleWriter:
+    """Appends one JSON line per result and flushes it at once."""
+
+    def __init__(self, path: Path) -> None:
+        self._f = open(path, "a", encoding="utf-8")
+
+    def write(self, record: dict) -> None:
+        self._f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def make_record(task: str, job: Job, prompt: str, result: Any, budget: int) -> dict:
+    g = grade(result.answer, job.item.answer, job.item.kind)
+    p = job.policy
+    return {
+        "key": job.key,
+        "task": task,
+        "id": job.item.id,
+        "policy": p.label(),
+        "max_thinking": p.max_thinking_tokens,
+        "num_ignore": p.num_ignore,
+        "min_thinking": p.min_thinking_tokens,
+        "ignore_str": "|".join(p.ignore_strings),
+        "sample": job.sample,
+        "seed": p.thinking.seed,
+        "budget": budget,
+        "kind": job.item.kind,
+        "prompt": prompt,
+        "reference": job.item.answer,
+        "thinking": result.thinking,
+        "answer": result.answer,
+        "extracted": g.extracted,
+        "correct": g.correct,
+        "thinking_tokens": result.thinking_tokens,
+        "answer_tokens": result.answer_tokens,
+        "waits": result.count("wait"),
+        "events": result.to_dict()["events"],
+        "finish_reason": result.finish_reason,
+        "seconds": round(result.seconds, 4),
+    }
+
+
+# ----- the run ----------------------------------------------------------------------------------
+@dataclass
+class Progress:
+    """Counters the live display reads (also the run's return value)."""
+
+    total: int
+    done: int = 0
+    skipped: int = 0
+    correct: int = 0
+    tokens: int = 0
+    failed: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def tokens_per_s(self) -> float:
+        dt = time.perf_counter() - self.started
+        return self.tokens / dt if dt > 0 else 0.0
+
+    @property
+    def accuracy(self) -> float:
+        n = self.done - self.failed
+        return 100.0 * self.correct / n if n else 0.0
+
+
+def check_run_file(out: Path, fingerprint: dict[str, Any]) -> None:
+    """Refuse to mix results of another model or task in one folder."""
+    path = out / RUN
+    if path.exists():
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            old = {}
+        diff = [k for k in fingerprint if k in old and old[k] != fingerprint[k]]
+        if diff:
+            k = diff[0]
+            raise S1Error(
+                f"{out} holds results of another run ({k}: {old[k]!r}, now {fingerprint[k]!r})",
+                "use another --out folder, or the same settings to resume",
+            )
+    path.write_text(json.dumps(fingerprint, indent=2) + "\n")
+
+
+def run_eval(
+    engine: Any,
+    spec: EvalSpec,
+    out: str | Path,
+    progress: bool | None = None,
+    on_result: Callable[[dict], None] | None = None,
+) -> dict[str, Any]:
+    """Run what `samples.jsonl` in `out` does not hold yet, then write the summary and plot."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise S1Error(
+            f"cannot create the output folder {str(out)!r}: {e.strerror}", "check --out"
+        ) from None
+    base = spec.policies[0]
+    check_run_file(
+        out,
+        {
+            "task": spec.task,
+            "model": str(getattr(engine, "model", "")),
+            "format": spec.format or getattr(getattr(engine, "format", None), "name", None),
+            "temperature": base.thinking.temperature,
+            "top_p": base.thinking.top_p,
+            "seed": base.thinking.seed,
+            "answer_max_tokens": base.answer_max_tokens,
+            "instruction": spec.instruction,
+        },
+    )
+    samples_path = out / SAMPLES
+    done = read_samples(samples_path, repair=True)
+    jobs = plan(spec)
+    pending = [j for j in jobs if j.key not in done]
+    state = Progress(
+        total=len(jobs), done=len(jobs) - len(pending), skipped=len(jobs) - len(pending)
+    )
+    state.correct = sum(1 for j in jobs if j.key in done and done[j.key]["correct"])
+    if pending:
+        writer = SampleWriter(samples_path)
+        try:
+            with _display(state, spec.task, progress) as tick:
+
+                def arrived(rec: dict | None) -> None:
+                    if rec is not None:
+                        done[rec["key"]] = rec
+                        if on_result:
+                            on_result(rec)
+                    tick()
+
+                asyncio.run(_run_jobs(engine, spec, pending, writer, state, arrived))
+        finally:
+            writer.close()
+    records = [done[j.key] for j in jobs if j.key in done]
+    summary = summarize(records, [p.label() for p in spec.policies])
+    summary = {
+        "task": spec.task,
+        "model": str(getattr(engine, "model", "")),
+        "requests": len(jobs),
+        "failed": len(jobs) - len(records),
+        **summary,
+    }
+    write_outputs(out, summary)
+    return summary
+
+
+def write_outputs(out: Path, summary: dict[str, Any]) -> None:
+    from .plots import plot_scaling
+
+    tmp = out / (SUMMARY + ".tmp")
+    tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    os.replace(tmp, out / SUMMARY)
+    plot_scaling(summary, out / PLOT, title=f"{summary.get('task', '')}: accuracy vs thinking")
+
+
+async def _run_jobs(
+    engine: Any,
+    spec: EvalSpec,
+    jobs: list[Job],
+    writer: SampleWriter,
+    state: Progress,
+    arrived: Callable[[dict | None], None],
+) -> None:
+    """Start every request, then take each result as it arrives (no rounds)."""
+
+    async def one(job: Job, prompt: str, session: Any) -> tuple[Job, str, Any, Any]:
+        result = await session.aresult()
+        return job, prompt, session, result
+
+    waiters = []
+    for job in jobs:
+        prompt = format_prompt(job.item, spec.instruction)
+        session = engine.start(prompt, job.policy, format=spec.format)
+        waiters.append(one(job, prompt, session))
+    for next_done in asyncio.as_completed(waiters):
+        job, prompt, session, result = await next_done
+        state.done += 1
+        state.tokens += result.thinking_tokens + result.answer_tokens
+        if result.finish_reason == "error":
+            state.failed += 1  # not written: a rerun retries it
+            arrived(None)
+            continue
+        budget = int(getattr(session.machine, "budget", 0))
+        rec = make_record(spec.task, job, prompt, result, budget)
+        writer.write(rec)
+        state.correct += bool(rec["correct"])
+        arrived(rec)
+
+
+class _display:
+    """A rich progress bar (done / total, tokens/s, running accuracy) on stderr."""
+
+    def __init__(self, state: Progress, task: str, enabled: bool | None) -> None:
+        self.state = state
+        self.task = task
+        self.enabled = enabled
+        self._progress: Any = None
+        self._id: Any = None
+
+    def __enter__(self) -> Callable[[], None]:
+        if self.enabled is False:
+            return lambda: None
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        console = Console(stderr=True)
+        if self.enabled is None and not console.is_terminal:
+            return lambda: None
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[tps]:>8.1f} tok/s"),
+            TextColumn("acc {task.fields[acc]:5.1f}%"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self._progress.start()
+        s = self.state
+        self._id = self._progress.add_task(
+            f"eval {self.task}", total=s.total, completed=s.done, tps=0.0, acc=s.accuracy
+        )
+        return self.tick
+
+    def tick(self) -> None:
+        s = self.state
+        self._progress.update(self._id, completed=s.done, tps=s.tokens_per_s, acc=s.accuracy)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self.tick()
+            self._progress.stop()
+
+
+def iter_samples(out: str | Path) -> Iterator[dict]:
+    """The records of a results folder, in file order."""
+    yield from read_samples(Path(out) / SAMPLES).values()
