@@ -117,12 +117,17 @@ def make_scripted_model(
     layers: int = 1,
     hidden: int = 0,
     intermediate: int = 128,
+    heads: int = 0,
+    kv_heads: int = 2,
+    vocab_size: int = 0,
+    dtype: str = "bfloat16",
 ) -> Path:
     """Write the scripted tokenizer + model to `path` and return it.
 
     `think_len` / `wait_len`: tokens before the first / each later end attempt.
-    `layers`, `hidden`, `intermediate`: real compute per token (the extra layers
-    compute but add nothing), for benchmarks that want a model of some weight.
+    `layers`, `hidden`, `intermediate`, `heads`, `kv_heads`, `vocab_size`: the shape,
+    for benchmarks that want the compute and memory traffic of a real model (e.g. the
+    Qwen2.5-1.5B shape); the layers compute in full but their outputs are zeroed.
     """
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
@@ -130,25 +135,28 @@ def make_scripted_model(
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     tok = make_tokenizer(path, think_len, wait_len)
-    vocab = -(-len(tok) // 64) * 64  # type: ignore[arg-type]
-    hidden = max(hidden, vocab, 512)
+    n_tok = len(tok)  # type: ignore[arg-type]
+    vocab = max(vocab_size, -(-n_tok // 64) * 64)
+    hidden = max(hidden, -(-n_tok // 64) * 64, 512)
     config = Qwen2Config(
         vocab_size=vocab,
         hidden_size=hidden,
         intermediate_size=intermediate,
         num_hidden_layers=layers,
-        num_attention_heads=hidden // 64,
-        num_key_value_heads=2,
+        num_attention_heads=heads or hidden // 64,
+        num_key_value_heads=kv_heads,
         max_position_embeddings=max_positions,
         tie_word_embeddings=False,
         rms_norm_eps=1e-6,
         bos_token_id=None,
         eos_token_id=_single(tok, "<|im_end|>"),
         pad_token_id=_single(tok, "<|endoftext|>"),
-        dtype="bfloat16",
+        dtype=dtype,
     )
     torch.manual_seed(0)
-    model = Qwen2ForCausalLM(config)
+    device = "cuda" if torch.cuda.is_available() and layers * hidden > 4096 else "cpu"
+    with torch.device(device):
+        model = Qwen2ForCausalLM(config)
     default = _single(tok, think_steps(think_len)[0])
     table = scripted_successors(tok, think_len, wait_len)
     with torch.no_grad():
@@ -157,8 +165,8 @@ def make_scripted_model(
             layer.self_attn.o_proj.weight.zero_()
             layer.mlp.down_proj.weight.zero_()
         head = torch.zeros(vocab, hidden)
-        for i in range(vocab):
+        for i in range(min(n_tok, hidden)):
             head[table.get(i, default), i] = 1.0
         model.lm_head.weight.copy_(head)
-    model.to(torch.bfloat16).save_pretrained(str(path))
+    model.to(getattr(torch, dtype)).save_pretrained(str(path))
     return path
