@@ -17,7 +17,6 @@ see s1_engine.testing.make_scripted_model):
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import statistics
@@ -183,10 +182,10 @@ def main() -> None:
 
     import torch
     import vllm
+    from forcing_overhead import compare, table
 
     from s1_engine import Engine
     from s1_engine.testing import make_scripted_model
-    from forcing_overhead import compare, table
 
     results["versions"] = {"torch": torch.__version__, "vllm": vllm.__version__}
     results["ceilings"] = ceilings()
