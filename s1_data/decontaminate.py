@@ -1,0 +1,152 @@
+"""Decontamination: drop pool items whose word n-grams overlap evaluation questions.
+
+Evaluation questions come from named tasks (`s1_engine.tasks.load_task`, the registry
+`s1 eval` uses) or local files (any source the pool loader reads). Questions shorter
+than n words are matched whole (after normalization).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from s1_engine.errors import S1Error
+
+from .quality import drop_record
+
+_WORD = re.compile(r"\w+")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall((text or "").lower())
+
+
+def ngrams(text: str, n: int) -> set[tuple[str, ...]]:
+    w = words(text)
+    if len(w) < n:
+        return {tuple(w)} if w else set()
+    return {tuple(w[i : i + n]) for i in range(len(w) - n + 1)}
+
+
+@dataclass
+class EvalSet:
+    """The questions of the evaluation tasks, and what could not be loaded."""
+
+    questions: dict[str, list[str]] = field(default_factory=dict)  # task -> questions
+    skipped: dict[str, str] = field(default_factory=dict)  # task -> why
+
+
+def _task_registry() -> tuple[Callable[..., Any], Callable[[], Any]] | None:
+    try:
+        from s1_engine.tasks import list_tasks, load_task
+    except ImportError:
+        return None
+    return load_task, list_tasks
+
+
+def _task_names(list_tasks: Callable[[], Any]) -> list[str]:
+    tasks = list_tasks()
+    if isinstance(tasks, dict):
+        tasks = list(tasks)
+    return [t if isinstance(t, str) else str(getattr(t, "name", t)) for t in tasks]
+
+
+def _questions_of(task: Any) -> list[str]:
+    items = task
+    for attr in ("items", "examples"):
+        if not isinstance(items, list | tuple) and hasattr(items, attr):
+            items = getattr(items, attr)
+            items = items() if callable(items) else items
+    out = []
+    for it in items:
+        q = it.get("question") if isinstance(it, dict) else getattr(it, "question", None)
+        if q:
+            out.append(str(q))
+    return out
+
+
+def load_eval_set(specs: Sequence[str] | None) -> EvalSet:
+    """Questions of the evaluation tasks.
+
+    `specs=None`: every task of the registry that loads here (those that do not,
+    e.g. hub tasks on an offline machine, are listed in `skipped`). Explicit names or
+    files must load, or it is an S1Error.
+    """
+    from .pool import load_source
+
+    ev = EvalSet()
+    registry = _task_registry()
+    if specs is None:
+        if registry is None:
+            ev.skipped["*"] = "no evaluation task registry (s1_engine.tasks) in this install"
+            return ev
+        load_task, list_tasks = registry
+        for name in _task_names(list_tasks):
+            try:
+                ev.questions[name] = _questions_of(load_task(name))
+            except Exception as e:  # noqa: BLE001 - recorded in the report
+                first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+                ev.skipped[name] = first
+        return ev
+    for spec in specs:
+        if not spec:
+            continue
+        p = Path(spec)
+        if p.exists():
+            ev.questions[p.stem] = [i["question"] for i in load_source(spec) if i.get("question")]
+            continue
+        if registry is None:
+            raise S1Error(
+                f"cannot load the evaluation task {spec!r}: no task registry in this install",
+                "give a local file of evaluation questions",
+            )
+        load_task, list_tasks = registry
+        try:
+            ev.questions[spec] = _questions_of(load_task(spec))
+        except S1Error as e:
+            raise S1Error(
+                f"cannot load the evaluation task {spec!r}: {e.problem}",
+                e.fix or "check --eval-tasks",
+            ) from None
+        except Exception as e:
+            raise S1Error(
+                f"cannot load the evaluation task {spec!r}: {str(e).strip()[:160]}",
+                "check --eval-tasks (a task name or a local file)",
+            ) from None
+    return ev
+
+
+def run_decontaminate(
+    items: Sequence[dict[str, Any]],
+    evals: EvalSet,
+    n: int = 8,
+    advance: Callable[[int], None] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(kept, dropped): an item is dropped when one of its n-grams is an eval n-gram."""
+    if n < 1:
+        raise S1Error(f"the n-gram size must be >= 1, got {n}", "e.g. --ngram 8")
+    index: dict[tuple[str, ...], str] = {}
+    for task, questions in evals.questions.items():
+        for q in questions:
+            for g in ngrams(q, n):
+                index.setdefault(g, task)
+    kept, dropped = [], []
+    for item in items:
+        hit = next((g for g in ngrams(item.get("question") or "", n) if g in index), None)
+        if hit is None:
+            kept.append(item)
+        else:
+            dropped.append(
+                drop_record(
+                    item,
+                    "decontaminate",
+                    "eval_overlap",
+                    f"{len(hit)}-gram {' '.join(hit)!r} appears in {index[hit]}",
+                )
+            )
+        if advance:
+            advance(1)
+    return kept, dropped

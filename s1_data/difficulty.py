@@ -1,0 +1,105 @@
+"""Difficulty: drop what every reference model solves.
+
+Each reference model answers every question through the engine (budget forcing off);
+answers are graded with `s1_engine.grading.grade`, the grader `s1 eval` uses, so
+"solved" means the same in both. Items solved by all reference models are dropped;
+the others keep, per model, whether it solved the item and how long it thought.
+The trace length (`trace_tokens`, from the traces stage) is the second signal, used
+by selection.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from s1_engine.grading import grade
+
+from .quality import drop_record
+
+_FINAL = re.compile(r"final answer\s*[:：]?\s*", re.IGNORECASE)
+
+
+def _plain(text: str) -> str:
+    parts = _FINAL.split(text or "")
+    return " ".join(parts[-1].split()).strip(" .$").lower()
+
+
+def is_correct(answer: str, reference: str | None, kind: str | None) -> tuple[bool, str]:
+    """Graded by `s1_engine.grading.grade`; where the grader reads no expression at all
+    from the answer (plain words, which math-verify does not parse), an exact match of
+    the normalized answer text with the reference counts as solved."""
+    if not reference:
+        return False, ""
+    try:
+        g = grade(answer or "", str(reference), kind or "math")
+    except Exception:  # noqa: BLE001 - an answer the grader chokes on is not a solve
+        return False, ""
+    if not g.correct and not g.extracted and (kind or "math") == "math":
+        plain = _plain(answer)
+        if plain and plain == _plain(str(reference)):
+            return True, plain
+    return g.correct, g.extracted
+
+
+def run_difficulty(
+    items: Sequence[dict[str, Any]],
+    models: Sequence[str],
+    engine: Callable[[str], Any],
+    policy: Any,
+    done: dict[str, dict[str, Any]],
+    save: Callable[[list[dict[str, Any]]], None],
+    batch_size: int = 32,
+    advance: Callable[[int], None] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """(kept, dropped, stats). `done` maps "model\\tid" -> a graded answer (resume)."""
+    solved_by: dict[str, int] = {}
+    for model in models:
+        need = [it for it in items if f"{model}\t{it['id']}" not in done]
+        if advance and len(items) - len(need):
+            advance(len(items) - len(need))
+        if not need:
+            continue
+        eng = engine(model)
+        for start in range(0, len(need), batch_size):
+            chunk = need[start : start + batch_size]
+            results = eng.generate_many([it["question"] for it in chunk], [policy] * len(chunk))
+            records = []
+            for it, r in zip(chunk, results):
+                ok, extracted = is_correct(r.answer, it.get("answer"), it.get("kind"))
+                records.append(
+                    {
+                        "key": f"{model}\t{it['id']}",
+                        "correct": bool(ok) and r.finish_reason != "error",
+                        "extracted": extracted,
+                        "thinking_tokens": int(r.thinking_tokens),
+                    }
+                )
+            save(records)
+            done.update({rec["key"]: rec for rec in records})
+            if advance:
+                advance(len(chunk))
+    kept, dropped = [], []
+    for it in items:
+        item = dict(it)
+        recs = [done[f"{m}\t{it['id']}"] for m in models]
+        item["ref_models"] = list(models)
+        item["ref_correct"] = [bool(r["correct"]) for r in recs]
+        item["ref_thinking_tokens"] = [int(r["thinking_tokens"]) for r in recs]
+        item["ref_solved"] = sum(item["ref_correct"])
+        for m, r in zip(models, recs):
+            solved_by[m] = solved_by.get(m, 0) + int(bool(r["correct"]))
+        if models and all(item["ref_correct"]):
+            answers = ", ".join(repr(r["extracted"]) for r in recs)
+            dropped.append(
+                drop_record(
+                    item,
+                    "difficulty",
+                    "solved_by_all",
+                    f"all {len(models)} reference model(s) solved it (answered {answers})",
+                )
+            )
+        else:
+            kept.append(item)
+    return kept, dropped, {"models": list(models), "solved_by_model": solved_by}

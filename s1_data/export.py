@@ -1,0 +1,131 @@
+"""Write a curated set as a dataset folder: `data/train-00000-of-00001.parquet` + README.md.
+
+The columns are s1K's (question, solution, thinking_trajectories as a one-element list,
+attempt, source_type, metadata, cot_type) plus `domain`, the reference answer and the
+stage features. `datasets.load_dataset(folder)` reads it (the card's YAML names the data
+files), and so does `s1 train`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+DATA_FILE = "data/train-00000-of-00001.parquet"
+
+
+def features() -> Any:
+    from datasets import Features, List, Value
+
+    s, i = Value("string"), Value("int64")
+    return Features(
+        {
+            "id": s,
+            "question": s,
+            "solution": s,
+            "thinking_trajectories": List(s),
+            "attempt": s,
+            "domain": s,
+            "answer": s,
+            "kind": s,
+            "cot_type": s,
+            "source_type": s,
+            "metadata": s,
+            "trace_tokens": i,
+            "trace_source": s,
+            "ref_models": List(s),
+            "ref_correct": List(Value("bool")),
+            "ref_thinking_tokens": List(i),
+            "ref_solved": i,
+            "domain_code": s,
+            "domain_classifier": s,
+            "domain_confidence": Value("float64"),
+            "select_rank": i,
+        }
+    )
+
+
+def to_row(item: dict[str, Any]) -> dict[str, Any]:
+    thinking = item.get("thinking")
+    row = {name: item.get(name) for name in features()}
+    row["thinking_trajectories"] = [thinking] if thinking is not None else None
+    row["cot_type"] = "math" if item.get("kind", "math") in ("math", None) else "science"
+    return row
+
+
+def card(name: str, rows: int, summary: dict[str, Any] | None = None) -> str:
+    summary = summary or {}
+    lines = [
+        "---",
+        "configs:",
+        "- config_name: default",
+        "  data_files:",
+        "  - split: train",
+        "    path: data/train-*",
+        "tags:",
+        "- reasoning",
+        "- s1",
+        "- s1-console",
+        "---",
+        "",
+        f"# {name}",
+        "",
+        f"An s1K-style reasoning set of {rows} items, curated with `s1 curate` (s1 console):",
+        "quality filters, decontamination against the evaluation tasks, reasoning traces,",
+        "difficulty against reference models, MSC domains, and s1's selection (a domain",
+        "uniformly at random, then an item favouring longer traces).",
+        "",
+        "Load it with `datasets.load_dataset(PATH, split='train')`, or train on it with",
+        "`s1 train --data PATH`.",
+        "",
+        "## Columns",
+        "",
+        "| column | meaning |",
+        "| --- | --- |",
+        "| question | the problem |",
+        "| solution | the reference solution (or answer) from the pool |",
+        "| thinking_trajectories | the reasoning trace, a one-element list as in s1K |",
+        "| attempt | the answer written after the trace |",
+        "| domain | MSC2020 top-level domain, `CODE Name` |",
+        "| answer, kind | the reference answer used for grading; `math` or `choice` |",
+        "| trace_tokens, trace_source | trace length in tokens; `pool` or `teacher:MODEL` |",
+        "| ref_models, ref_correct, ref_solved, ref_thinking_tokens | difficulty stage |",
+        "| domain_code, domain_classifier, domain_confidence | diversity stage |",
+        "| select_rank | order of selection |",
+        "",
+    ]
+    if summary.get("survivors"):
+        lines += ["## Survivors per stage", "", "| stage | items |", "| --- | --- |"]
+        lines += [f"| {k} | {v} |" for k, v in summary["survivors"].items()]
+        lines.append("")
+    if summary.get("config"):
+        lines += [
+            "## Curation settings",
+            "",
+            "```json",
+            json.dumps(summary["config"], indent=1),
+            "```",
+            "",
+        ]
+    lines.append("See `report.md` / `report.json` next to this card for the full report.")
+    return "\n".join(lines) + "\n"
+
+
+def export_dataset(
+    items: Sequence[dict[str, Any]], out: str | Path, summary: dict[str, Any] | None = None
+) -> Path:
+    """Write the parquet file and the card into `out` (atomically per file)."""
+    from datasets import Dataset
+
+    out = Path(out)
+    (out / "data").mkdir(parents=True, exist_ok=True)
+    ds = Dataset.from_list([to_row(it) for it in items], features=features())
+    target = out / DATA_FILE
+    tmp = target.with_suffix(".parquet.tmp")
+    ds.to_parquet(str(tmp))
+    os.replace(tmp, target)
+    (out / "README.md").write_text(card(out.name, len(items), summary), encoding="utf-8")
+    return target

@@ -1,0 +1,121 @@
+"""Reasoning traces: keep the pool's, generate the missing ones with a teacher model.
+
+The teacher runs through the engine with budget forcing off (thinking ends when the
+model ends it, up to the context; no "Wait"). Every kept item gets `trace_tokens`,
+the trace length in tokens of the teacher's tokenizer (or a word-piece estimate
+when no tokenizer is at hand), the second difficulty signal used by selection.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from s1_engine.policy import BudgetPolicy, SamplingConfig
+
+from .quality import drop_record
+
+_PIECES = re.compile(r"\w+|[^\w\s]")
+
+
+def estimate_tokens(text: str) -> int:
+    """A tokenizer-free estimate: words and punctuation marks."""
+    return len(_PIECES.findall(text or ""))
+
+
+def teacher_policy(
+    max_thinking: int | str = "auto",
+    answer_max_tokens: int = 1024,
+    temperature: float = 0.0,
+    seed: int = 0,
+) -> BudgetPolicy:
+    """Budget forcing off: the model thinks as long as it likes, no "Wait" is added."""
+    sampling = SamplingConfig(temperature=temperature, seed=seed)
+    return BudgetPolicy(
+        max_thinking_tokens=max_thinking,  # type: ignore[arg-type]
+        num_ignore=0,
+        answer_max_tokens=answer_max_tokens,
+        thinking=sampling,
+        answer=sampling,
+    )
+
+
+def run_traces(
+    items: Sequence[dict[str, Any]],
+    engine: Callable[[], Any],
+    teacher_name: str,
+    policy: BudgetPolicy,
+    count_tokens: Callable[[str], int],
+    done: dict[str, dict[str, Any]],
+    save: Callable[[list[dict[str, Any]]], None],
+    batch_size: int = 32,
+    regenerate: bool = False,
+    advance: Callable[[int], None] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """(kept, dropped, stats).
+
+    `engine()` builds (or returns) the teacher engine, only called if some trace is
+    missing; `done` maps item id -> a generation finished before (resume) and `save`
+    appends new ones to the stage's checkpoint.
+    """
+    need = [
+        it
+        for it in items
+        if (regenerate or not (it.get("thinking") or "").strip()) and it["id"] not in done
+    ]
+    have = len(items) - len(need)
+    if advance and have:
+        advance(have)
+    if need:
+        eng = engine()
+        for start in range(0, len(need), batch_size):
+            chunk = need[start : start + batch_size]
+            results = eng.generate_many([it["question"] for it in chunk], [policy] * len(chunk))
+            records = [
+                {
+                    "id": it["id"],
+                    "thinking": r.thinking,
+                    "attempt": r.answer,
+                    "trace_tokens": int(r.thinking_tokens),
+                    "finish_reason": r.finish_reason,
+                }
+                for it, r in zip(chunk, results)
+            ]
+            save(records)
+            done.update({r["id"]: r for r in records})
+            if advance:
+                advance(len(chunk))
+    kept, dropped = [], []
+    generated = 0
+    for it in items:
+        item = dict(it)
+        gen = (
+            done.get(item["id"])
+            if (regenerate or not (item.get("thinking") or "").strip())
+            else None
+        )
+        if gen is not None:
+            generated += 1
+            if gen["finish_reason"] == "error" or not gen["thinking"].strip():
+                dropped.append(
+                    drop_record(
+                        item,
+                        "traces",
+                        "trace_failed",
+                        f"the teacher wrote no thinking (finish: {gen['finish_reason']})",
+                    )
+                )
+                continue
+            item["thinking"] = gen["thinking"].strip()
+            item["attempt"] = gen["attempt"].strip()
+            item["trace_tokens"] = gen["trace_tokens"]
+            item["trace_source"] = f"teacher:{teacher_name}"
+        else:
+            if item.get("trace_tokens") is None:
+                item["trace_tokens"] = count_tokens(item["thinking"])
+            item.setdefault("trace_source", "pool")
+            if item.get("trace_source") is None:
+                item["trace_source"] = "pool"
+        kept.append(item)
+    return kept, dropped, {"generated": generated, "from_pool": len(items) - generated}
