@@ -79,7 +79,7 @@ def card(name: str, rows: int, summary: dict[str, Any] | None = None) -> str:
         "uniformly at random, then an item favouring longer traces).",
         "",
         "Load it with `datasets.load_dataset(PATH, split='train')`, or train on it with",
-        "`s1 train --data PATH`.",
+        "`s1 train PATH`.",
         "",
         "## Columns",
         "",

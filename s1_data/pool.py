@@ -142,6 +142,7 @@ def _load_dataset_rows(spec: str) -> tuple[Any, str]:
     """A `datasets.Dataset` for one source spec (not synthetic)."""
     import datasets
 
+    datasets.disable_progress_bars()
     p = Path(spec)
     try:
         if p.is_file():
