@@ -1,0 +1,152 @@
+"""Test-time scaling of the embedded tiny-s1 model on its held-out synthetic tasks.
+
+    python bench/default_model_scaling.py [--model DIR] [--n 200] [--out bench/default_model_scaling]
+
+Runs the engine's budget forcing (transformers backend, greedy) over a grid of
+thinking budgets with no forcing, and "Wait" forcing (num_ignore 1 and 2) at the
+largest budgets; grades with s1_data.synthetic.verify; writes OUT.json, OUT.png and
+prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+BUDGETS = [8, 16, 32, 48, 64, 96, "auto"]
+WAIT_BUDGETS = [96, "auto"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from s1_data.synthetic import held_out_tasks, verify
+    from s1_engine import BudgetPolicy, Engine
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=None, help="default: the embedded tiny-s1")
+    ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--out", default="bench/default_model_scaling")
+    ap.add_argument("--max-model-len", type=int, default=1024)
+    ap.add_argument("--budgets", default=",".join(map(str, BUDGETS)))
+    ap.add_argument("--wait-budgets", default=",".join(map(str, WAIT_BUDGETS)))
+    args = ap.parse_args(argv)
+    budgets = [_budget(b) for b in args.budgets.split(",")]
+    wait_budgets = [_budget(b) for b in args.wait_budgets.split(",") if b]
+
+    tasks = held_out_tasks()[: args.n]
+    engine = Engine(args.model, backend="hf", max_model_len=args.max_model_len)
+    grid = [(b, 0) for b in budgets] + [(b, k) for b in wait_budgets for k in (1, 2)]
+    rows = []
+    t0 = time.time()
+    for budget, k in grid:
+        pol = BudgetPolicy(max_thinking_tokens=budget, num_ignore=k, answer_max_tokens=16)
+        t = time.time()
+        results = engine.generate_many([x.question for x in tasks], pol)
+        ok = [verify(r.answer, x) for r, x in zip(results, tasks)]
+        by_kind: dict[str, list[bool]] = {}
+        for x, c in zip(tasks, ok):
+            by_kind.setdefault(x.kind, []).append(c)
+        toks = sum(r.thinking_tokens for r in results)
+        gen = sum(r.thinking_tokens + r.answer_tokens for r in results)
+        row = {
+            "budget": budget,
+            "num_ignore": k,
+            "accuracy": sum(ok) / len(ok),
+            "mean_thinking_tokens": toks / len(results),
+            "by_kind": {kk: sum(v) / len(v) for kk, v in sorted(by_kind.items())},
+            "two_part_accuracy": _acc([c for x, c in zip(tasks, ok) if x.extra]),
+            "waits": sum(r.count("wait") for r in results) / len(results),
+            "seconds": round(time.time() - t, 1),
+            "tokens_per_second": round(gen / max(1e-9, time.time() - t), 1),
+        }
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
+    engine.close()
+    out = Path(args.out)
+    summary = {
+        "model": args.model or "embedded tiny-s1",
+        "tasks": len(tasks),
+        "rows": rows,
+        "seconds": round(time.time() - t0, 1),
+    }
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
+    _plot(rows, out.with_suffix(".png"))
+    print(_table(rows))
+    return 0
+
+
+def _budget(text: str) -> int | str:
+    return "auto" if text.strip() == "auto" else int(text)
+
+
+def _acc(xs: list[bool]) -> float | None:
+    return sum(xs) / len(xs) if xs else None
+
+
+def _table(rows: list[dict]) -> str:
+    kinds = sorted(rows[0]["by_kind"])
+    head = (
+        "| max thinking | num_ignore | accuracy | mean thinking tokens | two-part | "
+        + " | ".join(kinds)
+        + " |"
+    )
+    lines = [head, "|" + " --- |" * (5 + len(kinds))]
+    for r in rows:
+        tp = "-" if r["two_part_accuracy"] is None else f"{r['two_part_accuracy']:.2f}"
+        lines.append(
+            f"| {r['budget']} | {r['num_ignore']} | {r['accuracy']:.3f} | "
+            f"{r['mean_thinking_tokens']:.1f} | {tp} | "
+            + " | ".join(f"{r['by_kind'][k]:.2f}" for k in kinds)
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def _plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    base = [r for r in rows if r["num_ignore"] == 0]
+    ax.plot(
+        [r["mean_thinking_tokens"] for r in base],
+        [r["accuracy"] for r in base],
+        "o-",
+        label="budget cap, no forcing",
+    )
+    for r in base:
+        ax.annotate(
+            str(r["budget"]),
+            (r["mean_thinking_tokens"], r["accuracy"]),
+            fontsize=8,
+            xytext=(3, -10),
+            textcoords="offset points",
+        )
+    for k, marker in ((1, "s"), (2, "^")):
+        pts = [r for r in rows if r["num_ignore"] == k]
+        ax.plot(
+            [r["mean_thinking_tokens"] for r in pts],
+            [r["accuracy"] for r in pts],
+            marker,
+            label=f'{k} x "Wait" (budget {", ".join(str(r["budget"]) for r in pts)})',
+        )
+    ax.set_xlabel("mean thinking tokens")
+    ax.set_ylabel("accuracy (held-out synthetic tasks)")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("tiny-s1: accuracy vs thinking (budget forcing)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

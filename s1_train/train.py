@@ -1,0 +1,389 @@
+"""SFT with TRL's SFTTrainer on s1-format data: the recipe, the data, the run.
+
+`TrainConfig` holds every knob with the s1 recipe as default; a recipe file
+(YAML/TOML) and command-line flags override it, in that order. `run(config)` loads the
+data, formats it (`formatting`), drops or truncates sequences over the block size,
+trains with loss on the assistant turn only, checkpoints, resumes after a kill, and
+writes the final model (loadable by the engine unchanged) and a report.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from s1_engine.errors import S1Error
+
+from .formatting import Columns, to_prompt_completion
+
+RECIPES_DIR = Path(__file__).parent / "recipes"
+CONFIGS_DIR = Path(__file__).parent / "configs"
+
+
+@dataclass
+class TrainConfig:
+    """The s1 recipe (Muennighoff et al., 2025) as defaults; every field can be overridden."""
+
+    dataset: str = ""
+    model: str | None = None  # None: the embedded default model
+    output_dir: str = "runs/train"
+    split: str = "train"
+    learning_rate: float = 1e-5
+    epochs: float = 5.0
+    lr_scheduler: str = "cosine"
+    warmup_ratio: float = 0.05
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.95
+    weight_decay: float = 1e-4
+    block_size: int = 32768
+    batch_size: int = 16  # effective: per-device x accumulation x devices
+    per_device_batch_size: int = 1
+    grad_accum: int | None = None  # None: batch_size / (per-device x devices)
+    bf16: bool | None = None  # None: where supported (a GPU with bf16)
+    gradient_checkpointing: bool = False
+    overlong: str = "drop"  # drop | truncate
+    max_steps: int = -1
+    max_samples: int | None = None
+    seed: int = 42
+    logging_steps: int = 1
+    save_steps: int = 100
+    save_total_limit: int = 2
+    resume: bool = True  # resume from the last checkpoint in output_dir when there is one
+    thinking_column: str | None = None
+    system: str | None = None
+    max_grad_norm: float = 1.0
+    progress: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)  # any other SFTConfig argument
+
+    def with_overrides(self, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(self)}
+        clean: dict[str, Any] = {}
+        for key, value in values.items():
+            k = key.replace("-", "_")
+            k = ALIASES.get(k, k)
+            if k not in known:
+                raise S1Error(
+                    f"unknown training setting {key!r}",
+                    f"known: {', '.join(sorted(known - {'extra'}))} (others go under 'extra')",
+                )
+            clean[k] = value
+        data = asdict(self)
+        data.update(clean)
+        return TrainConfig(**data)
+
+
+ALIASES = {
+    "lr": "learning_rate",
+    "num_train_epochs": "epochs",
+    "lr_scheduler_type": "lr_scheduler",
+    "max_length": "block_size",
+    "gradient_accumulation_steps": "grad_accum",
+    "per_device_train_batch_size": "per_device_batch_size",
+    "output": "output_dir",
+}
+
+
+def load_recipe(path_or_name: str) -> dict[str, Any]:
+    """Read a YAML or TOML recipe file (or a shipped recipe by name, e.g. 'tiny-s1')."""
+    path = Path(path_or_name)
+    if not path.exists():
+        for cand in (
+            RECIPES_DIR / f"{path_or_name.replace('-', '_')}.yaml",
+            RECIPES_DIR / f"{path_or_name}.yaml",
+        ):
+            if cand.exists():
+                path = cand
+                break
+        else:
+            raise S1Error(f"no recipe file {path_or_name!r}", "give a .yaml or .toml file")
+    text = path.read_text()
+    try:
+        if path.suffix == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+    except Exception as e:
+        raise S1Error(f"cannot read the recipe {str(path)!r}: {e}", "check its syntax") from None
+    if not isinstance(data, dict):
+        raise S1Error(f"the recipe {str(path)!r} is not a mapping", "write key: value lines")
+    return data.get("train", data)
+
+
+def resolve_config(recipe: str | None = None, given: dict[str, Any] | None = None) -> TrainConfig:
+    """Defaults (the s1 recipe) < the recipe file < flags given on the command line."""
+    config = TrainConfig()
+    if recipe:
+        config = config.with_overrides(load_recipe(recipe))
+    return config.with_overrides(given or {})
+
+
+# ----- data ---------------------------------------------------------------------------
+def load_rows(source: str, split: str = "train") -> Any:
+    """Any dataset `datasets` loads: a hub id, a local jsonl/json/parquet/csv/arrow file or folder."""
+    import datasets
+
+    datasets.logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+    path = Path(source)
+    try:
+        if path.is_file():
+            ext = path.suffix.lstrip(".").lower()
+            kind = {"jsonl": "json", "json": "json", "parquet": "parquet", "csv": "csv"}.get(ext)
+            if ext == "arrow":
+                return datasets.Dataset.from_file(str(path))
+            if kind is None:
+                raise S1Error(
+                    f"cannot read {source!r}: unknown file type '.{ext}'",
+                    "give a .jsonl, .json, .parquet, .csv or .arrow file, a folder, or a hub id",
+                )
+            return datasets.load_dataset(kind, data_files=str(path), split="train")
+        if path.is_dir():
+            if (path / "dataset_info.json").exists() or (path / "dataset_dict.json").exists():
+                ds = datasets.load_from_disk(str(path))
+                if isinstance(ds, datasets.DatasetDict):
+                    ds = ds[split] if split in ds else ds[next(iter(ds))]
+                return ds
+            return datasets.load_dataset(str(path), split=split)
+        if os.path.sep in source or source.startswith("."):
+            raise S1Error(f"no dataset at {source!r}", "check the path")
+        return datasets.load_dataset(source, split=split)
+    except S1Error:
+        raise
+    except Exception as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise S1Error(
+            f"cannot load the dataset {source!r}: {first}",
+            "give a local jsonl/parquet/arrow file or folder, or a hub id on a machine with the hub",
+        ) from None
+
+
+@dataclass
+class PreparedData:
+    dataset: Any  # prompt/completion rows
+    rows: int
+    unusable: int
+    dropped_long: int
+    truncated_long: int
+    max_tokens: int
+    columns: str
+
+
+def prepare(config: TrainConfig, tokenizer: Any) -> PreparedData:
+    """Load, format to prompt/completion, and apply the block size (drop or truncate)."""
+    import datasets
+
+    raw = load_rows(config.dataset, config.split)
+    if len(raw) == 0:
+        raise S1Error(f"the dataset {config.dataset!r} is empty", "check the file or --split")
+    columns = Columns(raw.column_names, config.thinking_column)
+    if config.max_samples:
+        raw = raw.select(range(min(config.max_samples, len(raw))))
+    if config.overlong not in ("drop", "truncate"):
+        raise S1Error(f"unknown --overlong {config.overlong!r}", "use drop or truncate")
+    out: list[dict[str, str]] = []
+    unusable = dropped = truncated = longest = 0
+    for row in raw:
+        try:
+            pc = to_prompt_completion(row, columns, tokenizer, config.system)
+        except ValueError:
+            unusable += 1
+            continue
+        n = len(tokenizer(pc["prompt"] + pc["completion"], add_special_tokens=False)["input_ids"])
+        longest = max(longest, n)
+        if n > config.block_size:
+            if config.overlong == "drop":
+                dropped += 1
+                continue
+            n_prompt = len(tokenizer(pc["prompt"], add_special_tokens=False)["input_ids"])
+            if n_prompt >= config.block_size:
+                dropped += 1  # nothing of the answer would be left to train on
+                continue
+            truncated += 1  # SFTTrainer cuts it to max_length (keep_start)
+        out.append(pc)
+    if not out:
+        raise S1Error(
+            f"no usable rows in {config.dataset!r} ({unusable} unusable, {dropped} over "
+            f"--block-size {config.block_size})",
+            "check the columns' contents or raise --block-size",
+        )
+    return PreparedData(
+        datasets.Dataset.from_list(out),
+        len(raw),
+        unusable,
+        dropped,
+        truncated,
+        longest,
+        columns.describe(),
+    )
+
+
+# ----- the run --------------------------------------------------------------------------
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def grad_accum_for(config: TrainConfig) -> int:
+    if config.grad_accum:
+        return int(config.grad_accum)
+    per_step = config.per_device_batch_size * world_size()
+    return max(1, math.ceil(config.batch_size / per_step))
+
+
+def bf16_supported() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+
+
+def last_checkpoint(output_dir: str | Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    if not Path(output_dir).is_dir():
+        return None
+    return get_last_checkpoint(str(output_dir))
+
+
+def _is_main() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedData, dict]:
+    """The SFTTrainer for `config`, its prepared data, and facts for the report."""
+    if not config.dataset:
+        raise S1Error("no dataset given", "s1 train DATASET (a hub id, or a local file or folder)")
+    say = log or (lambda msg: None)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import torch
+    from transformers import AutoModelForCausalLM, TrainerCallback
+    from trl import SFTConfig, SFTTrainer
+
+    from s1_engine.engine import default_model, load_tokenizer
+
+    model_path = config.model or default_model()
+    tokenizer = load_tokenizer(model_path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    data = prepare(config, tokenizer)
+    say(
+        f"data: {data.rows} rows ({data.columns}); {len(data.dataset)} used, "
+        f"{data.dropped_long} over --block-size {config.block_size} "
+        f"{'dropped' if config.overlong == 'drop' else 'dropped (prompt alone too long)'}, "
+        f"{data.truncated_long} truncated, {data.unusable} unusable; longest {data.max_tokens} tokens"
+    )
+    bf16 = bf16_supported() if config.bf16 is None else bool(config.bf16)
+    accum = grad_accum_for(config)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            model_path, dtype=torch.bfloat16 if bf16 else torch.float32
+        )
+    except (OSError, ValueError) as e:
+        raise S1Error(
+            f"cannot load model {model_path!r}: {str(e).splitlines()[0]}", "check --model"
+        ) from None
+    out = Path(config.output_dir)
+    loss_log = out / "loss_log.jsonl"
+
+    class LossLog(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kw):  # noqa: ANN001
+            if logs and state.is_world_process_zero and "loss" in logs:
+                out.mkdir(parents=True, exist_ok=True)
+                rec = {"step": state.global_step, "epoch": state.epoch, **logs}
+                with loss_log.open("a") as f:
+                    f.write(json.dumps(rec) + "\n")
+
+    extra = dict(config.extra or {})
+    args = SFTConfig(
+        output_dir=str(out),
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        lr_scheduler_type=config.lr_scheduler,
+        warmup_steps=float(config.warmup_ratio),  # a float in [0, 1) is a ratio here
+        adam_beta1=config.adam_beta1,
+        adam_beta2=config.adam_beta2,
+        weight_decay=config.weight_decay,
+        per_device_train_batch_size=config.per_device_batch_size,
+        gradient_accumulation_steps=accum,
+        bf16=bf16,
+        gradient_checkpointing=config.gradient_checkpointing,
+        max_length=config.block_size,
+        truncation_mode="keep_start",
+        completion_only_loss=True,
+        packing=False,
+        logging_steps=config.logging_steps,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        seed=config.seed,
+        max_grad_norm=config.max_grad_norm,
+        report_to=[],
+        disable_tqdm=not config.progress,
+        dataset_num_proc=None,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        **extra,
+    )
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=data.dataset,
+        processing_class=tokenizer,
+        callbacks=[LossLog()],
+    )
+    info = {"model_path": model_path, "bf16": bf16, "accum": accum, "extra": extra, "out": out}
+    return trainer, data, info
+
+
+def run(config: TrainConfig, log: Any = None) -> dict[str, Any]:
+    """Train; returns the report (also written to OUTPUT/s1_train_report.json)."""
+    say = log or (lambda msg: None)
+    trainer, data, info = build_trainer(config, log)
+    model_path, bf16, accum, extra, out = (
+        info[k] for k in ("model_path", "bf16", "accum", "extra", "out")
+    )
+    tokenizer = trainer.processing_class
+    resume = last_checkpoint(out) if config.resume else None
+    if resume:
+        say(f"resuming from {resume}")
+    say(
+        f"training {model_path} -> {out}: {len(data.dataset)} sequences, effective batch "
+        f"{config.per_device_batch_size} x {accum} x {world_size()} device(s), "
+        f"lr {config.learning_rate}, {config.epochs:g} epoch(s), bf16={bf16}"
+    )
+    t0 = time.time()
+    result = trainer.train(resume_from_checkpoint=resume)
+    elapsed = time.time() - t0
+    trainer.save_model(str(out))
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    report = {
+        "model": model_path,
+        "dataset": config.dataset,
+        "output_dir": str(out),
+        "rows": data.rows,
+        "used": len(data.dataset),
+        "unusable": data.unusable,
+        "dropped_over_block_size": data.dropped_long,
+        "truncated_to_block_size": data.truncated_long,
+        "longest_tokens": data.max_tokens,
+        "block_size": config.block_size,
+        "global_steps": trainer.state.global_step,
+        "effective_batch": config.per_device_batch_size * accum * world_size(),
+        "first_loss": losses[0] if losses else None,
+        "last_loss": losses[-1] if losses else None,
+        "train_loss": result.training_loss,
+        "seconds": round(elapsed, 1),
+        "resumed_from": resume,
+        "config": {k: v for k, v in asdict(config).items() if k != "extra"} | {"extra": extra},
+    }
+    if _is_main():
+        tokenizer.save_pretrained(str(out))
+        (out / "s1_train_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report

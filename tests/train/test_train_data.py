@@ -1,0 +1,205 @@
+"""Synthetic tasks, s1 formatting, recipes and dataset errors (no training here)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from s1_data.synthetic import (
+    HELD_OUT_SEED,
+    held_out_tasks,
+    make_tasks,
+    make_trace,
+    verify,
+)
+from s1_engine.errors import S1Error
+from s1_engine.formats import S1
+from s1_train.formatting import Columns, completion_text, to_prompt_completion
+from s1_train.train import TrainConfig, resolve_config
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+# ----- synthetic tasks -----------------------------------------------------------------
+def test_tasks_are_seeded_and_verified() -> None:
+    a, b = make_tasks(40, seed=3), make_tasks(40, seed=3)
+    assert a == b and a != make_tasks(40, seed=4)
+    rng = random.Random(0)
+    for t in a:
+        thinking, attempt = make_trace(t, rng)
+        assert verify(attempt, t), (t, attempt)
+        assert not verify(f"Final Answer: {int(t.answer) + 1}", t)
+    assert {t.kind for t in a} == {"sum", "count", "max", "add"}
+
+
+def test_steps_grow_with_the_instance() -> None:
+    rng = random.Random(0)
+    short = make_tasks(8, seed=1, kinds=["count"], min_steps=2, max_steps=2, two_part=0)
+    long = make_tasks(8, seed=1, kinds=["count"], min_steps=10, max_steps=10, two_part=0)
+    n_short = [make_trace(t, rng, "plain")[0].count("\n") for t in short]
+    n_long = [make_trace(t, rng, "plain")[0].count("\n") for t in long]
+    assert max(n_short) < min(n_long)
+    assert all(t.steps == 10 for t in long)
+
+
+def test_trace_styles_wait_resume_and_fix() -> None:
+    rng = random.Random(1)
+    two = next(t for t in make_tasks(50, seed=2, kinds=["sum"], min_steps=6) if t.extra)
+    resume, attempt = make_trace(two, rng, "resume")
+    assert (
+        "So the answer is" in resume.split("Wait")[0] and "\nWait, there is a second part" in resume
+    )
+    assert verify(attempt, two)
+    _, hasty_attempt = make_trace(two, rng, "hasty")
+    partial = sum(two.items)
+    assert hasty_attempt == f"Final Answer: {partial}"  # stops after the first part
+    task = make_tasks(1, seed=9, kinds=["max"], min_steps=5, two_part=0)[0]
+    fixed, attempt = make_trace(task, rng, "fix")
+    assert "is wrong." in fixed and verify(attempt, task)
+    checked, _ = make_trace(task, rng, "check")
+    assert "\nWait, check:" in checked
+
+
+def test_held_out_split_is_fixed_and_disjoint() -> None:
+    held = held_out_tasks()
+    assert held == held_out_tasks() and len(held) == 200
+    train = make_tasks(3000, seed=1)
+    assert HELD_OUT_SEED != 1
+    overlap = {t.question for t in held} & {t.question for t in train}
+    # the tiny-s1 recipe removes these from training; few exist at all
+    assert len(overlap) < 10
+
+
+def test_registered_as_eval_task() -> None:
+    tasks = pytest.importorskip("s1_engine.tasks")
+    import s1_data  # noqa: F401  (registers on import)
+
+    items = tasks.load_task("synthetic") if hasattr(tasks, "load_task") else None
+    if items is None:
+        pytest.skip("the task registry has no load_task")
+    assert len(items) == 200 and items[0].answer == held_out_tasks()[0].answer
+
+
+# ----- formatting ----------------------------------------------------------------------
+def test_s1k_columns_and_thinking_forms() -> None:
+    row = {"question": "Q?", "thinking_trajectories": ["step 1", "step 2"], "attempt": "42"}
+    pc = to_prompt_completion(row, Columns(list(row)))
+    assert pc["prompt"].endswith("<|im_start|>assistant\n") and "Q?" in pc["prompt"]
+    assert pc["completion"] == (
+        f"{S1.think_start}\nstep 1\nstep 2\n{S1.think_end}\n42{S1.end_of_turn[0]}"
+    )
+    r11 = {"question": "Q", "deepseek_thinking_trajectory": "t", "deepseek_attempt": "a"}
+    cols = Columns(list(r11))
+    assert (cols.thinking, cols.attempt) == ("deepseek_thinking_trajectory", "deepseek_attempt")
+    sol = Columns(["question", "thinking_trajectories", "solution"])
+    assert sol.attempt == "solution"
+
+
+def test_formatted_text_is_split_at_the_assistant_turn() -> None:
+    text = "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n" + completion_text("t", "a")
+    pc = to_prompt_completion({"text": text}, Columns(["text"]))
+    assert pc["prompt"] + pc["completion"] == text
+    assert pc["completion"].startswith(S1.think_start)
+
+
+def test_missing_columns_are_named() -> None:
+    with pytest.raises(S1Error) as e:
+        Columns(["question", "answer_text"])
+    msg = str(e.value)
+    assert "thinking_trajectories" in msg and "attempt" in msg and "answer_text" in msg
+    assert "\n" not in msg
+
+
+# ----- recipes ------------------------------------------------------------------------
+def test_defaults_are_the_s1_recipe() -> None:
+    c = TrainConfig()
+    assert (c.learning_rate, c.epochs, c.lr_scheduler, c.warmup_ratio) == (1e-5, 5, "cosine", 0.05)
+    assert (c.adam_beta1, c.adam_beta2, c.weight_decay, c.block_size, c.batch_size) == (
+        0.9,
+        0.95,
+        1e-4,
+        32768,
+        16,
+    )
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".toml"])
+def test_recipe_file_then_flags(tmp_path: Path, suffix: str) -> None:
+    f = tmp_path / f"r{suffix}"
+    if suffix == ".yaml":
+        f.write_text("learning_rate: 0.001\nepochs: 2\nblock-size: 512\n")
+    else:
+        f.write_text("learning_rate = 0.001\nepochs = 2\nblock-size = 512\n")
+    c = resolve_config(str(f), {"epochs": 3.0})
+    assert (c.learning_rate, c.epochs, c.block_size, c.adam_beta2) == (0.001, 3.0, 512, 0.95)
+    assert resolve_config("tiny-s1").learning_rate > 1e-4  # a shipped recipe by name
+    f.write_text("learnin_rate: 1\n" if suffix == ".yaml" else "learnin_rate = 1\n")
+    with pytest.raises(S1Error, match="learnin_rate"):
+        resolve_config(str(f))
+
+
+def test_fsdp_config_wraps_qwen2_layers() -> None:
+    import yaml
+
+    from s1_train.train import CONFIGS_DIR
+
+    cfg = yaml.safe_load((CONFIGS_DIR / "fsdp_qwen2.yaml").read_text())
+    assert cfg["distributed_type"] == "FSDP"
+    assert cfg["fsdp_config"]["fsdp_transformer_layer_cls_to_wrap"] == "Qwen2DecoderLayer"
+
+
+# ----- bad datasets through the command -------------------------------------------------
+def _s1(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    from s1_cli.main import main
+
+    code = main(argv)
+    return code, capsys.readouterr().err
+
+
+def test_bad_datasets_give_one_line_errors(
+    tmp_path: Path, tiny_random_model: Path, capsys: pytest.CaptureFixture
+) -> None:
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"question": "q", "response": "r"}])
+    code, err = _s1(
+        ["train", str(bad), "-m", str(tiny_random_model), "-o", str(tmp_path / "o")], capsys
+    )
+    assert code == 2
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("error: ") and "thinking_trajectories" in line and "attempt" in line
+    code, err = _s1(["train", str(tmp_path / "nope.jsonl"), "-m", str(tiny_random_model)], capsys)
+    assert code == 2 and "no dataset at" in err
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    code, err = _s1(["train", str(empty), "-m", str(tiny_random_model)], capsys)
+    assert code == 2 and err.startswith("error: ")
+    odd = tmp_path / "data.txt"
+    odd.write_text("x")
+    code, err = _s1(["train", str(odd), "-m", str(tiny_random_model)], capsys)
+    assert code == 2 and "unknown file type" in err
+
+
+def test_overlong_rows_are_dropped_or_truncated_and_counted(
+    tmp_path: Path, tiny_random_model: Path
+) -> None:
+    from s1_engine.engine import load_tokenizer
+    from s1_train.train import prepare
+
+    rows = [
+        {"question": "q", "thinking_trajectories": ["short"], "attempt": "1"},
+        {"question": "q", "thinking_trajectories": [" w000" * 300], "attempt": "2"},
+        {"question": "q", "thinking_trajectories": [""], "attempt": "3"},
+    ]
+    path = write_jsonl(tmp_path / "d.jsonl", rows)
+    tok = load_tokenizer(str(tiny_random_model))
+    base = TrainConfig(dataset=str(path), block_size=64)
+    dropped = prepare(base, tok)
+    assert (len(dropped.dataset), dropped.dropped_long, dropped.unusable) == (1, 1, 1)
+    kept = prepare(base.with_overrides({"overlong": "truncate"}), tok)
+    assert (len(kept.dataset), kept.truncated_long, kept.dropped_long) == (2, 1, 0)
+    assert json.dumps(kept.columns)

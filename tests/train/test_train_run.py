@@ -1,0 +1,114 @@
+"""Real `s1 train` runs on a tiny model made on the spot: label mask, loss, checkpoints, engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from s1_engine.formats import S1
+from s1_train.train import TrainConfig
+
+pytest.importorskip("trl")
+
+
+def test_label_mask_is_the_assistant_turn_token_by_token(
+    tiny_random_model: Path, synthetic_jsonl: Path, tmp_path: Path
+) -> None:
+    from s1_engine.engine import load_tokenizer
+    from s1_train.formatting import prompt_text
+    from s1_train.train import build_trainer
+
+    config = TrainConfig(
+        dataset=str(synthetic_jsonl), model=str(tiny_random_model), output_dir=str(tmp_path)
+    )
+    trainer, data, _ = build_trainer(config)
+    tok = load_tokenizer(str(tiny_random_model))
+    row = json.loads(synthetic_jsonl.read_text().splitlines()[0])
+    ex = trainer.train_dataset
+    # find the prepared example of this row (the trainer may shuffle)
+    prompt = prompt_text(row["question"], tok)
+    completion = (
+        f"{S1.think_start}\n{row['thinking_trajectories'][0]}\n{S1.think_end}\n"
+        f"{row['attempt']}<|im_end|>"
+    )
+    want = tok(prompt + completion, add_special_tokens=False)["input_ids"]
+    n_prompt = len(tok(prompt, add_special_tokens=False)["input_ids"])
+    match = [e for e in ex if e["input_ids"] == want]
+    assert match, "the formatted example is not in the training set"
+    labels = match[0]["labels"]
+    assert len(labels) == len(want)
+    for i, (t, lab) in enumerate(zip(want, labels)):
+        if i < n_prompt:  # system/user turn and the assistant header: no loss
+            assert lab == -100, (i, tok.decode([t]))
+        else:  # thinking + answer + end of turn: loss on every token
+            assert lab == t, (i, tok.decode([t]))
+    trained = tok.decode([t for t, lab in zip(want, labels) if lab != -100])
+    assert trained == completion
+    assert tok.decode(want[:n_prompt]).endswith("<|im_start|>assistant\n")
+
+
+def test_tiny_train_run_loss_goes_down_and_the_engine_loads_it(
+    tiny_random_model: Path, synthetic_jsonl: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from s1_cli.main import main
+    from s1_engine import BudgetPolicy, Engine
+
+    out = tmp_path / "run"
+    argv = ["train", str(synthetic_jsonl), "-m", str(tiny_random_model), "-o", str(out)]
+    argv += [
+        "--lr",
+        "1e-2",
+        "--max-steps",
+        "12",
+        "--batch-size",
+        "8",
+        "--per-device-batch-size",
+        "8",
+    ]
+    argv += ["--block-size", "512", "--save-steps", "6", "--warmup-ratio", "0", "--no-progress"]
+    assert main(argv) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "done: 12 steps" in err
+    report = json.loads((out / "s1_train_report.json").read_text())
+    assert report["global_steps"] == 12 and report["effective_batch"] == 8
+    log = [json.loads(x) for x in (out / "loss_log.jsonl").read_text().splitlines()]
+    losses = [x["loss"] for x in log]
+    assert len(losses) == 12
+    assert sum(losses[-3:]) / 3 < 0.85 * sum(losses[:3]) / 3, losses
+    assert (out / "checkpoint-12").is_dir()
+
+    engine = Engine(str(out), backend="hf")
+    try:
+        r = engine.generate("Add: 1 2", BudgetPolicy(max_thinking_tokens=16, answer_max_tokens=8))
+        assert r.thinking_tokens <= 16 and r.finish_reason in ("stop", "length")
+        assert len(r.output_ids) > 0
+    finally:
+        engine.close()
+
+    # resume: a second run to 16 steps starts from checkpoint-12, not from scratch
+    argv2 = [a if a != "12" else "16" for a in argv]
+    assert main(argv2) == 0
+    report2 = json.loads((out / "s1_train_report.json").read_text())
+    assert report2["resumed_from"].endswith("checkpoint-12")
+    assert report2["global_steps"] == 16
+    assert "resuming from" in capsys.readouterr().err
+
+
+def test_embedded_default_model_loads_and_reasons() -> None:
+    from s1_data.synthetic import held_out_tasks, verify
+    from s1_engine import BudgetPolicy, Engine
+    from s1_engine.engine import DEFAULT_MODEL_DIR
+
+    if not (DEFAULT_MODEL_DIR / "config.json").exists():
+        pytest.skip("the embedded model is not built in this checkout")
+    size = sum(f.stat().st_size for f in DEFAULT_MODEL_DIR.iterdir())
+    assert size < 20 * 2**20
+    tasks = [t for t in held_out_tasks()[:12] if not t.extra]
+    with Engine(backend="hf") as engine:
+        results = engine.generate_many(
+            [t.question for t in tasks], BudgetPolicy(answer_max_tokens=16)
+        )
+    ok = sum(verify(r.answer, t) for r, t in zip(results, tasks))
+    assert ok >= len(tasks) // 2, [(t.question, r.answer) for r, t in zip(results, tasks)]
