@@ -289,7 +289,10 @@ class Pipeline:
         t0 = time.perf_counter()
         ck = Checkpoint(partial_p, fp, checkpoint_key) if checkpoint_key else None
         if ck is not None:
+            reused = len(ck.done)
             kept, dropped, stats = fn(inputs, advance, ck)
+            if reused:
+                stats["model_calls_reused_after_kill"] = reused
         else:
             kept, dropped, stats = fn(inputs, advance)
         seconds = round(time.perf_counter() - t0, 3)

@@ -143,6 +143,17 @@ def _load_dataset_rows(spec: str) -> tuple[Any, str]:
     import datasets
 
     datasets.disable_progress_bars()
+    level = datasets.logging.get_verbosity()
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)  # failures become one S1Error line
+    try:
+        return _load(spec)
+    finally:
+        datasets.logging.set_verbosity(level)
+
+
+def _load(spec: str) -> tuple[Any, str]:
+    import datasets
+
     p = Path(spec)
     try:
         if p.is_file():
