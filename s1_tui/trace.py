@@ -1,0 +1,276 @@
+"""The steering record of one run, as text for the panes (pure: no Textual).
+
+`Trace.feed(item)` takes the engine's stream items (`TokenDelta`, `Event`) in order
+and keeps the thinking text (with every intervention marked inline, by who made
+it), the answer text, and the counters the status bar shows. The panes take only
+what is new (`take()`), so the cost of a flush is the size of the new text.
+
+Items are also turned into small JSON-able dicts for the history (`item_to_dict`,
+`item_from_dict`), which replay feeds back through the same `Trace`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from s1_engine import events as ev
+from s1_engine.events import Event, StreamItem, TokenDelta
+
+WHO = {"user": "user", "budget": "budget", "model": "model"}
+
+
+def marker(text: str) -> str:
+    """An inline mark in the trace (inline code stands out from the dim thinking)."""
+    return f" `⟪{text}⟫` "
+
+
+@dataclass
+class Counts:
+    waits: dict[str, int] = field(default_factory=dict)  # cause -> count
+    ends: dict[str, int] = field(default_factory=dict)
+    injects: int = 0
+
+    @property
+    def n_waits(self) -> int:
+        return sum(self.waits.values())
+
+    @property
+    def n_ends(self) -> int:
+        return sum(self.ends.values())
+
+
+class Trace:
+    """Thinking and answer text of one run, built from its stream items."""
+
+    def __init__(self, budget: int | str = "auto") -> None:
+        self.thinking = ""  # everything shown in the thinking pane so far
+        self.answer = ""
+        self._new_thinking: list[str] = []
+        self._new_answer: list[str] = []
+        self.answer_reset = False  # the answer was dropped (thinking reopened)
+        self.phase = "pre"  # pre | think | answer | done
+        self.thinking_tokens = 0
+        self.answer_tokens = 0
+        self.budget: int | str = budget
+        self.counts = Counts()
+        self.finish_reason = ""
+        self.error = ""
+        self.events: list[Event] = []
+        self._skip_forced = False  # forced text already shown by its event's mark
+        self.items = 0
+
+    # ----- feeding ------------------------------------------------------------------
+    def _think(self, text: str) -> None:
+        if text:
+            self.thinking += text
+            self._new_thinking.append(text)
+
+    def _answer(self, text: str) -> None:
+        if text:
+            self.answer += text
+            self._new_answer.append(text)
+
+    def feed(self, item: StreamItem) -> None:
+        self.items += 1
+        if isinstance(item, TokenDelta):
+            self.thinking_tokens = item.thinking_tokens
+            self.answer_tokens = item.answer_tokens
+            if item.forced and self._skip_forced and item.segment == "think":
+                return
+            self._skip_forced = False
+            if item.segment in ("pre", "think"):
+                if item.segment == "think" and self.phase == "pre":
+                    self.phase = "think"
+                self._think(item.text)
+            elif item.segment == "answer":
+                self.phase = "answer" if self.phase != "done" else self.phase
+                self._answer(item.text)
+            return
+        self._event(item)
+
+    def _event(self, e: Event) -> None:
+        self.events.append(e)
+        self._skip_forced = False
+        who = WHO.get(e.cause, e.cause)
+        if e.kind == ev.THINK_START:
+            if e.text == "reopened":
+                self._think(marker(f"thinking reopened · {who}"))
+                self.answer = ""
+                self._new_answer.clear()
+                self.answer_reset = True
+            self.phase = "think"
+        elif e.kind == ev.WAIT:
+            self.counts.waits[e.cause] = self.counts.waits.get(e.cause, 0) + 1
+            self._think(marker(f"{e.text} · {who}"))
+            self._skip_forced = True
+        elif e.kind == ev.INJECT:
+            self.counts.injects += 1
+            mark = marker(f"inject · {who}: {e.text.strip()}")
+            if self.phase == "answer":
+                self._answer(mark)
+            else:
+                self._think(mark)
+            self._skip_forced = True
+        elif e.kind == ev.END_THINKING:
+            self.counts.ends[e.cause] = self.counts.ends.get(e.cause, 0) + 1
+            self._think(marker(f"end of thinking · {who} · {e.thinking_tokens} tokens"))
+            self.phase = "answer"
+        elif e.kind == ev.BUDGET_CHANGED:
+            self.budget = _budget_value(e.text)
+            self._think(marker(f"budget → {e.text} · {who}"))
+        elif e.kind == ev.STOP:
+            mark = marker(f"stopped · {who}")
+            if self.phase == "answer":
+                self._answer(mark)
+            else:
+                self._think(mark)
+        elif e.kind == ev.FINISH:
+            self.finish_reason = e.text
+            self.phase = "done"
+        elif e.kind == ev.ERROR:
+            self.error = e.text
+
+    # ----- reading ------------------------------------------------------------------
+    def take(self) -> tuple[str, str, bool]:
+        """(new thinking text, new answer text, answer was reset) since the last take."""
+        think = "".join(self._new_thinking)
+        answer = "".join(self._new_answer)
+        reset = self.answer_reset
+        self._new_thinking.clear()
+        self._new_answer.clear()
+        self.answer_reset = False
+        return think, answer, reset
+
+    @property
+    def pending(self) -> int:
+        return sum(map(len, self._new_thinking)) + sum(map(len, self._new_answer))
+
+    @property
+    def done(self) -> bool:
+        return self.phase == "done"
+
+    @property
+    def thinking_now(self) -> bool:
+        return self.phase in ("pre", "think")
+
+    def budget_int(self) -> int | None:
+        return self.budget if isinstance(self.budget, int) else None
+
+
+def _budget_value(text: str) -> int | str:
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+# ----- history form ---------------------------------------------------------------------
+def item_to_dict(item: StreamItem, t: float = 0.0) -> dict[str, Any]:
+    if isinstance(item, TokenDelta):
+        return {
+            "d": item.segment,
+            "x": item.text,
+            "f": int(item.forced),
+            "n": len(item.token_ids),
+            "tt": item.thinking_tokens,
+            "at": item.answer_tokens,
+            "t": round(t, 4),
+        }
+    return {
+        "e": item.kind,
+        "c": item.cause,
+        "i": item.token_index,
+        "x": item.text,
+        "tt": item.thinking_tokens,
+        "t": round(t, 4),
+    }
+
+
+def item_from_dict(d: dict[str, Any]) -> StreamItem:
+    if "e" in d:
+        return Event(d["e"], d["c"], d["i"], d.get("x", ""), d.get("tt", 0))
+    return TokenDelta(d["d"], (0,) * int(d.get("n", 1)), d["x"], bool(d["f"]), d["tt"], d["at"])
+
+
+# ----- LaTeX-ish math, shown readably -----------------------------------------------------
+_SYMBOLS = {
+    r"\cdot": "·",
+    r"\times": "×",
+    r"\div": "÷",
+    r"\leq": "≤",
+    r"\geq": "≥",
+    r"\le": "≤",
+    r"\ge": "≥",
+    r"\neq": "≠",
+    r"\ne": "≠",
+    r"\approx": "≈",
+    r"\pm": "±",
+    r"\infty": "∞",
+    r"\to": "→",
+    r"\rightarrow": "→",
+    r"\Rightarrow": "⇒",
+    r"\implies": "⇒",
+    r"\sum": "Σ",
+    r"\prod": "Π",
+    r"\int": "∫",
+    r"\in": "∈",
+    r"\alpha": "α",
+    r"\beta": "β",
+    r"\gamma": "γ",
+    r"\delta": "δ",
+    r"\theta": "θ",
+    r"\lambda": "λ",
+    r"\mu": "μ",
+    r"\pi": "π",
+    r"\sigma": "σ",
+    r"\phi": "φ",
+    r"\omega": "ω",
+    r"\circ": "°",
+    r"\ldots": "…",
+    r"\dots": "…",
+    r"\quad": "  ",
+    r"\,": " ",
+    r"\;": " ",
+    r"\left": "",
+    r"\right": "",
+}
+_BRACE = r"\{((?:[^{}]|\{[^{}]*\})*)\}"
+_FRAC = re.compile(r"\\[dt]?frac" + _BRACE + _BRACE)
+_SQRT = re.compile(r"\\sqrt" + _BRACE)
+_BOXED = re.compile(r"\\boxed" + _BRACE)
+_TEXT = re.compile(r"\\(?:text|mathrm|mathbf|operatorname)" + _BRACE)
+_SYMBOL = re.compile(
+    "|".join(
+        re.escape(k) + (r"(?![A-Za-z])" if k[-1].isalpha() else "")
+        for k in sorted(_SYMBOLS, key=len, reverse=True)
+    )
+)
+_CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
+
+
+def _group(s: str) -> str:
+    return s if re.fullmatch(r"[\w.]+", s) else f"({s})"
+
+
+def _math(s: str) -> str:
+    for _ in range(3):  # nested fractions
+        s = _FRAC.sub(lambda m: f"{_group(m[1])}/{_group(m[2])}", s)
+        s = _SQRT.sub(lambda m: f"√{_group(m[1])}", s)
+    s = _BOXED.sub(lambda m: f"**{m[1]}**", s)
+    s = _TEXT.sub(lambda m: m[1], s)
+    s = _SYMBOL.sub(lambda m: _SYMBOLS[m[0]], s)
+    s = re.sub(r"\^\{([^{}]*)\}", r"^\1", s)
+    s = re.sub(r"\\\[|\\\]", "\n", s)
+    s = re.sub(r"\\\(|\\\)", "", s)
+    s = re.sub(r"\$\$|(?<!\\)\$", "", s)
+    return s
+
+
+def prettify_math(text: str) -> str:
+    """LaTeX-ish math as plain readable text (code spans and blocks left alone)."""
+    if "\\" not in text and "$" not in text:
+        return text
+    parts = _CODE.split(text)
+    return "".join(p if i % 2 else _math(p) for i, p in enumerate(parts))
