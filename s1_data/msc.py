@@ -33,7 +33,7 @@ _WORD = re.compile(r"[a-z]+|\d+")
 _STOP = frozenset(
     "a an the of and or to in on for is are be by with what how find let that this it its as at "
     "from if then which there their than we you your all each has have do does given show prove "
-    "compute determine value number numbers".split()
+    "determine value number numbers".split()
 )
 
 
