@@ -172,6 +172,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--skip", default="", help="comma list: overhead,latency,decode,default")
+    ap.add_argument("--engine-arg", action="append", default=[], help="extra vLLM engine KEY=VALUE")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -209,8 +210,15 @@ def main() -> None:
     total, per_token = weight_bytes_per_token(str(model))
     results["weights"] = {"total_bytes": total, "bytes_read_per_token": per_token}
     t = time.perf_counter()
+    from s1_engine.cli_options import EngineOptions
+
+    extra = EngineOptions(engine_arg=args.engine_arg).engine_args()
+    results["engine_args"] = extra
     engine = Engine(
-        str(model), backend="vllm", max_model_len=8192, engine_args={"gpu_memory_utilization": 0.6}
+        str(model),
+        backend="vllm",
+        max_model_len=8192,
+        engine_args={"gpu_memory_utilization": 0.6, **extra},
     )
     results["engine_start_s"] = time.perf_counter() - t
     print("engine up", results["engine_start_s"], flush=True)

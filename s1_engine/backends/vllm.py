@@ -7,6 +7,7 @@ for a round. vLLM's own engine arguments pass through unchanged (`engine_args`).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -61,6 +62,9 @@ class VLLMBackend:
         if on_cpu():
             self.args.update(CPU_DEFAULTS)
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+        elif importlib.util.find_spec("flashinfer") is None:
+            # vLLM asks for FlashInfer's sampler by default; without it, use its own.
+            os.environ.setdefault("VLLM_USE_FLASHINFER_SAMPLER", "0")
         if max_model_len:
             self.args["max_model_len"] = max_model_len
         self.args.update(engine_args or {})
