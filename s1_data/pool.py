@@ -233,7 +233,10 @@ def _pick(columns: Iterable[str], field: str) -> str | None:
 
 
 def normalize_rows(
-    rows: Iterable[dict[str, Any]], columns: Sequence[str], name: str
+    rows: Iterable[dict[str, Any]],
+    columns: Sequence[str],
+    name: str,
+    indices: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Map a source's columns onto the pool schema (raising on missing columns)."""
     qcol = _pick(columns, "question")
@@ -275,7 +278,7 @@ def normalize_rows(
         meta.update({k: v for k, v in extra.items() if _jsonable(v)})
         rid = row.get(picked["id"]) if picked["id"] else None
         item: dict[str, Any] = {
-            "id": str(rid) if rid is not None else f"{name}:{i}",
+            "id": str(rid) if rid is not None else f"{name}:{indices[i] if indices else i}",
             "question": _text(row.get(qcol)),
             "solution": solution,
             "answer": answer,
@@ -313,9 +316,11 @@ def load_source(spec: str, seed: int = 0, limit: int | None = None) -> list[dict
         items = normalize_rows(rows, list(rows[0]) if rows else ["question", "answer"], name)
     else:
         ds, _ = _load_dataset_rows(spec)
+        indices = None
         if limit is not None and limit < len(ds):
-            ds = ds.shuffle(seed=seed).select(range(limit))
-        items = normalize_rows(ds, ds.column_names, name)
+            indices = sorted(random.Random(seed).sample(range(len(ds)), limit))
+            ds = ds.select(indices)
+        items = normalize_rows(ds, ds.column_names, name, indices)
     return items
 
 
