@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -199,6 +200,8 @@ def train(
     except ImportError:
         raise S1Error("TRL is not installed", 'pip install -e ".[train]"') from None
     report = run(config, log=_err)
+    if report["config"] and int(os.environ.get("RANK", "0")) != 0:
+        return
     _err(
         f"done: {report['global_steps']} steps, loss {report['first_loss']} -> {report['last_loss']}, "
         f"{report['dropped_over_block_size']} dropped / {report['truncated_to_block_size']} truncated "

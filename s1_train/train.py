@@ -256,11 +256,18 @@ def _is_main() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def _say(log: Any) -> Any:
+    """Messages from the main process only (every rank runs this under accelerate)."""
+    if log is None or not _is_main():
+        return lambda msg: None
+    return log
+
+
 def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedData, dict]:
     """The SFTTrainer for `config`, its prepared data, and facts for the report."""
     if not config.dataset:
         raise S1Error("no dataset given", "s1 train DATASET (a hub id, or a local file or folder)")
-    say = log or (lambda msg: None)
+    say = _say(log)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import torch
     from transformers import AutoModelForCausalLM, TrainerCallback
@@ -329,6 +336,7 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
         disable_tqdm=not config.progress,
         dataset_num_proc=None,
         dataloader_pin_memory=torch.cuda.is_available(),
+        use_cpu=not torch.cuda.is_available(),  # several CPU processes: gloo
         **extra,
     )
     trainer = SFTTrainer(
@@ -344,7 +352,7 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
 
 def run(config: TrainConfig, log: Any = None) -> dict[str, Any]:
     """Train; returns the report (also written to OUTPUT/s1_train_report.json)."""
-    say = log or (lambda msg: None)
+    say = _say(log)
     trainer, data, info = build_trainer(config, log)
     model_path, bf16, accum, extra, out = (
         info[k] for k in ("model_path", "bf16", "accum", "extra", "out")
@@ -381,6 +389,9 @@ def run(config: TrainConfig, log: Any = None) -> dict[str, Any]:
         "train_loss": result.training_loss,
         "seconds": round(elapsed, 1),
         "resumed_from": resume,
+        "distributed_type": str(trainer.accelerator.distributed_type).split(".")[-1],
+        "fsdp": bool(getattr(trainer, "is_fsdp_enabled", False)),
+        "world_size": world_size(),
         "config": {k: v for k, v in asdict(config).items() if k != "extra"} | {"extra": extra},
     }
     if _is_main():

@@ -112,3 +112,51 @@ def test_embedded_default_model_loads_and_reasons() -> None:
         )
     ok = sum(verify(r.answer, t) for r, t in zip(results, tasks))
     assert ok >= len(tasks) // 2, [(t.question, r.answer) for r, t in zip(results, tasks)]
+
+
+def test_fsdp_launch_on_two_cpu_processes(
+    tiny_random_model: Path, synthetic_jsonl: Path, tmp_path: Path
+) -> None:
+    """The shipped FSDP config through `accelerate launch`: 2 CPU processes over gloo.
+
+    On CPUs accelerate runs the processes as MULTI_CPU (data parallel over gloo) and
+    leaves FSDP sharding to GPUs: this checks the launch path, the world size, the
+    effective batch and the saved model, not the sharding itself.
+    """
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import yaml
+
+    from s1_train.train import CONFIGS_DIR
+
+    if (
+        shutil.which("accelerate") is None
+        and not Path(sys.executable).with_name("accelerate").exists()
+    ):
+        pytest.skip("accelerate is not installed")
+    launcher = shutil.which("accelerate") or str(Path(sys.executable).with_name("accelerate"))
+    cfg = yaml.safe_load((CONFIGS_DIR / "fsdp_qwen2.yaml").read_text())
+    cfg.update(num_processes=2, mixed_precision="no")
+    cfg_file = tmp_path / "cpu_fsdp.yaml"
+    cfg_file.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "fsdp"
+    cmd = [launcher, "launch", "--config_file", str(cfg_file), "-m", "s1_cli.main", "train"]
+    cmd += [str(synthetic_jsonl), "-m", str(tiny_random_model), "-o", str(out), "--max-steps", "3"]
+    cmd += ["--lr", "1e-2", "--block-size", "512", "--no-progress", "--save-steps", "3"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((out / "s1_train_report.json").read_text())
+    assert report["world_size"] == 2
+    assert report["distributed_type"] in ("MULTI_CPU", "FSDP")
+    assert report["effective_batch"] == 16  # 1 per device x 8 accumulation x 2 processes
+    assert proc.stderr.count("done: 3 steps") == 1  # one report line, from rank 0
+
+    from s1_engine import BudgetPolicy, Engine
+
+    with Engine(str(out), backend="hf") as engine:
+        r = engine.generate("Add: 1 2", BudgetPolicy(max_thinking_tokens=8, answer_max_tokens=4))
+        assert r.thinking_tokens <= 8
