@@ -49,11 +49,13 @@ class EvalSpec:
             raise S1Error(f"--samples must be >= 1, got {self.samples}", "e.g. --samples 4")
         if not self.policies:
             raise S1Error("no policy to run", "give --max-thinking and --num-ignore")
-        labels = [p.label() for p in self.policies]
-        if len(set(labels)) != len(labels):
-            seen: set[str] = set()
-            dup = next(lb for lb in labels if lb in seen or seen.add(lb))  # type: ignore[func-returns-value]
-            raise S1Error(f"the policy {dup} is listed twice", "give each budget and count once")
+        seen: set[str] = set()
+        for p in self.policies:
+            if p.label() in seen:
+                raise S1Error(
+                    f"the policy {p.label()} is listed twice", "give each budget and count once"
+                )
+            seen.add(p.label())
 
 
 @dataclass(frozen=True)

@@ -124,48 +124,45 @@ def methods(stats: Sequence[dict], by_policy: dict[str, list[dict]]) -> dict[str
         return {}
     low_k = min(s["num_ignore"] for s in stats)
     top_b = max((s["max_thinking"] for s in stats), key=_budget_rank)
-    curves: dict[str, list[tuple[dict, float, float]]] = {}
-    bf = [s for s in stats if s["num_ignore"] == low_k]
-    curves["budget_forcing"] = [
-        (s, s["mean_thinking_tokens"], s["accuracy"])
-        for s in sorted(bf, key=lambda s: _budget_rank(s["max_thinking"]))
-    ]
-    wc = [s for s in stats if s["max_thinking"] == top_b]
-    curves["wait_count"] = [
-        (s, s["mean_thinking_tokens"], s["accuracy"])
-        for s in sorted(wc, key=lambda s: s["num_ignore"])
-    ]
-    base = (
-        next(s for s in stats if s["num_ignore"] == low_k and s["max_thinking"] == top_b)
-        if any(s["num_ignore"] == low_k and s["max_thinking"] == top_b for s in stats)
-        else None
-    )
+    # each curve: (policy stats, votes or None, thinking tokens, accuracy)
+    curves: dict[str, list[tuple[dict, int | None, float, float]]] = {
+        "budget_forcing": [
+            (s, None, s["mean_thinking_tokens"], s["accuracy"])
+            for s in sorted(stats, key=lambda s: _budget_rank(s["max_thinking"]))
+            if s["num_ignore"] == low_k
+        ],
+        "wait_count": [
+            (s, None, s["mean_thinking_tokens"], s["accuracy"])
+            for s in sorted(stats, key=lambda s: s["num_ignore"])
+            if s["max_thinking"] == top_b
+        ],
+    }
+    base = next((s for s in stats if s["num_ignore"] == low_k and s["max_thinking"] == top_b), None)
     if base is not None:
         curves["majority_voting"] = [
-            (base, int(k) * base["mean_thinking_tokens"], acc)
+            (base, int(k), int(k) * base["mean_thinking_tokens"], acc)
             for k, acc in base["majority_at"].items()
         ]
     out: dict[str, Any] = {}
     for name, pts in curves.items():
         if not pts:
             continue
-        runs = [r for s in {id(p[0]): p[0] for p in pts}.values() for r in by_policy[s["policy"]]]
-        lin, log = scaling_slopes([(x, y) for _, x, y in pts])
+        policies = {p[0]["policy"] for p in pts}
+        runs = [r for pol in policies for r in by_policy[pol]]
+        lin, log = scaling_slopes([(x, y) for _, _, x, y in pts])
         out[name] = {
             "points": [
                 {
                     "policy": s["policy"],
-                    **({"votes": int(k)} if name == "majority_voting" else {}),
+                    **({"votes": k} if k is not None else {}),
                     "thinking_tokens": x,
                     "accuracy": y,
                 }
-                for (s, x, y), k in zip(
-                    pts, list(base["majority_at"]) if name == "majority_voting" else [0] * len(pts)
-                )
+                for s, k, x, y in pts
             ],
             "control": 100.0 * _mean(in_budget(r) for r in runs),
             "scaling": lin,
             "scaling_log2": log,
-            "performance": max(y for _, _, y in pts),
+            "performance": max(y for _, _, _, y in pts),
         }
     return out
