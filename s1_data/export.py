@@ -56,10 +56,31 @@ def to_row(item: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def card(name: str, rows: int, summary: dict[str, Any] | None = None) -> str:
+def card(
+    name: str,
+    rows: int,
+    summary: dict[str, Any] | None = None,
+    sizes: tuple[int, int] | None = None,
+) -> str:
+    """The README: YAML (data files; sizes so that `datasets`' cache, which is keyed by
+    the folder's name and this YAML, never serves another folder's rows) + a description."""
     summary = summary or {}
+    info = []
+    if sizes is not None:
+        download, dataset = sizes
+        info = [
+            "dataset_info:",
+            "  config_name: default",
+            f"  download_size: {download}",
+            f"  dataset_size: {dataset}",
+            "  splits:",
+            "  - name: train",
+            f"    num_bytes: {dataset}",
+            f"    num_examples: {rows}",
+        ]
     lines = [
         "---",
+        *info,
         "configs:",
         "- config_name: default",
         "  data_files:",
@@ -127,5 +148,6 @@ def export_dataset(
     tmp = target.with_suffix(".parquet.tmp")
     ds.to_parquet(str(tmp))
     os.replace(tmp, target)
-    (out / "README.md").write_text(card(out.name, len(items), summary), encoding="utf-8")
+    sizes = (target.stat().st_size, int(ds.data.nbytes))
+    (out / "README.md").write_text(card(out.name, len(items), summary, sizes), encoding="utf-8")
     return target

@@ -165,8 +165,14 @@ def _load(spec: str) -> tuple[Any, str]:
                 )
             return datasets.load_dataset(builder, data_files=str(p), split="train"), "file"
         if p.is_dir():
+            parquet = sorted(p.glob("data/*.parquet")) or sorted(p.glob("*.parquet"))
             if (p / "dataset_info.json").exists() and (p / "state.json").exists():
                 ds = datasets.load_from_disk(str(p))
+            elif parquet:
+                # explicit files: `datasets` caches a folder by its name, these by path + mtime
+                ds = datasets.load_dataset(
+                    "parquet", data_files=[str(f) for f in parquet], split="train"
+                )
             else:
                 ds = datasets.load_dataset(str(p))
             if isinstance(ds, datasets.DatasetDict):

@@ -225,3 +225,26 @@ def test_a_killed_process_resumes(capsys, tmp_path, tiny_model):
     assert stages["traces"]["stats"]["model_calls_reused_after_kill"] == done_before
     assert stages["traces"]["stats"]["generated"] == len(rows)
     assert report["survivors"]["select"] == 5
+
+
+def test_model_stages_alone(capsys, tmp_path, tiny_model):
+    rows = [
+        {"question": f"How many {w} fit in a box of side {i + 2}?", "answer": a}
+        for i, (w, a) in enumerate([("cubes", "8"), ("balls", "xa xb xc"), ("dice", "27")])
+    ]
+    pool = write_jsonl(tmp_path / "pool.jsonl", rows)
+    t, d = tmp_path / "t", tmp_path / "d"
+    model = ["-m", tiny_model, "--backend", "hf"]
+    code, out, err = run_cli(capsys, "curate", "traces", pool, "--out", t, *model)
+    assert code == 0, err
+    code, out, err = run_cli(
+        capsys, "curate", "difficulty", t, "--out", d, *model, "--ref-model", tiny_model
+    )
+    assert code == 0, err
+    assert "solved_by_all 1" in out
+    import datasets
+
+    ds = datasets.load_dataset(str(d), split="train")
+    assert ds.num_rows == 2 and ds["trace_tokens"] == [10, 10]
+    assert ds["trace_source"] == [f"teacher:{tiny_model}"] * 2
+    assert ds["ref_correct"] == [[False], [False]]

@@ -149,3 +149,18 @@ def test_traces_generate_only_what_is_missing_and_drop_failures():
     assert stats == {"generated": 2, "from_pool": 1}
     p = teacher_policy()
     assert p.num_ignore == 0 and p.max_thinking_tokens == "auto"  # budget forcing off
+
+
+def test_two_outputs_with_the_same_folder_name_load_their_own_rows(tmp_path):
+    """`datasets` caches a folder by its name and card: the card's sizes keep them apart."""
+    import datasets
+
+    from s1_data.export import export_dataset
+
+    for i, parent in enumerate(["one", "two"]):
+        items = [{"id": f"{parent}{k}", "question": f"q{k}", "thinking": "t"} for k in range(i + 2)]
+        export_dataset(items, tmp_path / parent / "set")
+    for i, parent in enumerate(["one", "two"]):
+        ds = datasets.load_dataset(str(tmp_path / parent / "set"), split="train")
+        assert ds["id"] == [f"{parent}{k}" for k in range(i + 2)]
+        assert load_pool([str(tmp_path / parent / "set")])[0]["id"] == f"{parent}0"
