@@ -16,6 +16,7 @@ from typing import Any
 
 from s1_engine.grading import grade
 
+from .pool import call_key
 from .quality import drop_record
 
 _FINAL = re.compile(r"final answer\s*[:：]?\s*", re.IGNORECASE)
@@ -53,10 +54,10 @@ def run_difficulty(
     batch_size: int = 32,
     advance: Callable[[int], None] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
-    """(kept, dropped, stats). `done` maps "model\\tid" -> a graded answer (resume)."""
+    """(kept, dropped, stats). `done` maps `call_key(item, "MODEL\\t")` -> a graded answer."""
     solved_by: dict[str, int] = {}
     for model in models:
-        need = [it for it in items if f"{model}\t{it['id']}" not in done]
+        need = [it for it in items if call_key(it, f"{model}\t") not in done]
         if advance and len(items) - len(need):
             advance(len(items) - len(need))
         if not need:
@@ -70,7 +71,7 @@ def run_difficulty(
                 ok, extracted = is_correct(r.answer, it.get("answer"), it.get("kind"))
                 records.append(
                     {
-                        "key": f"{model}\t{it['id']}",
+                        "key": call_key(it, f"{model}\t"),
                         "correct": bool(ok) and r.finish_reason != "error",
                         "extracted": extracted,
                         "thinking_tokens": int(r.thinking_tokens),
@@ -83,7 +84,7 @@ def run_difficulty(
     kept, dropped = [], []
     for it in items:
         item = dict(it)
-        recs = [done[f"{m}\t{it['id']}"] for m in models]
+        recs = [done[call_key(it, f"{m}\t")] for m in models]
         item["ref_models"] = list(models)
         item["ref_correct"] = [bool(r["correct"]) for r in recs]
         item["ref_thinking_tokens"] = [int(r["thinking_tokens"]) for r in recs]

@@ -15,6 +15,7 @@ from s1_engine.errors import S1Error
 from s1_engine.policy import BudgetPolicy
 
 from .msc import Classification, LexicalClassifier, ModelClassifier
+from .pool import call_key
 
 CLASSIFIERS = ("lexical", "model")
 
@@ -37,7 +38,7 @@ def run_diversity(
     """(kept, dropped, stats): every item is kept, with its domain."""
     if classifier not in CLASSIFIERS:
         raise S1Error(f"unknown classifier {classifier!r}", "use --classifier lexical or model")
-    need = [it for it in items if it["id"] not in done]
+    need = [it for it in items if call_key(it) not in done]
     if advance and len(items) - len(need):
         advance(len(items) - len(need))
     clf: Any
@@ -52,7 +53,7 @@ def run_diversity(
             found: list[Classification] = clf.classify_many([it["question"] for it in chunk])
             records = [
                 {
-                    "id": it["id"],
+                    "key": call_key(it),
                     "code": c.code,
                     "label": c.label,
                     "confidence": round(float(c.confidence), 4),
@@ -61,14 +62,14 @@ def run_diversity(
                 for it, c in zip(chunk, found)
             ]
             save(records)
-            done.update({r["id"]: r for r in records})
+            done.update({r["key"]: r for r in records})
             if advance:
                 advance(len(chunk))
     kept = []
     fallbacks = 0
     for it in items:
         item = dict(it)
-        r = done[it["id"]]
+        r = done[call_key(it)]
         item["domain"] = r["label"]
         item["domain_code"] = r["code"]
         item["domain_classifier"] = r["classifier"]

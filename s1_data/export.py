@@ -8,6 +8,7 @@ files), and so does `s1 train`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -61,9 +62,12 @@ def card(
     rows: int,
     summary: dict[str, Any] | None = None,
     sizes: tuple[int, int] | None = None,
+    digest: str = "",
 ) -> str:
-    """The README: YAML (data files; sizes so that `datasets`' cache, which is keyed by
-    the folder's name and this YAML, never serves another folder's rows) + a description."""
+    """The README: YAML (data files, sizes, and the data's digest in the config's
+    description: `datasets` caches a local folder under its name and a hash of this YAML,
+    so without the digest two outputs with the same folder name could share a cache
+    entry and one would be read with the other's rows) + a description."""
     summary = summary or {}
     info = []
     if sizes is not None:
@@ -83,6 +87,7 @@ def card(
         *info,
         "configs:",
         "- config_name: default",
+        f"  description: s1 curate output, data sha256 {digest or 'unknown'}",
         "  data_files:",
         "  - split: train",
         "    path: data/train-*",
@@ -149,5 +154,8 @@ def export_dataset(
     ds.to_parquet(str(tmp))
     os.replace(tmp, target)
     sizes = (target.stat().st_size, int(ds.data.nbytes))
-    (out / "README.md").write_text(card(out.name, len(items), summary, sizes), encoding="utf-8")
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    (out / "README.md").write_text(
+        card(out.name, len(items), summary, sizes, digest), encoding="utf-8"
+    )
     return target

@@ -5,13 +5,14 @@ Layout of an output folder:
     OUT/README.md, OUT/data/train-00000-of-00001.parquet   the curated dataset
     OUT/report.md, OUT/report.json, OUT/dropped.jsonl      the report
     OUT/stages/NN_STAGE.jsonl (+ .dropped.jsonl)           each finished stage
-    OUT/stages/NN_STAGE.partial.jsonl                      model calls of an unfinished stage
+    OUT/stages/NN_STAGE.calls.jsonl                        every model call of a stage
     OUT/stages/state.json                                  finished stages + fingerprints
 
 A stage is skipped on a rerun when its fingerprint (its settings, chained with those of
 every stage before it, and the sources' size/mtime) matches the saved one: change --n
 and only selection runs again; kill a run in the middle of the traces and the traces
-already generated are not asked for again.
+already generated are not asked for again (nor after an upstream change: model calls
+are kept per question, see `Checkpoint`).
 """
 
 from __future__ import annotations
@@ -193,17 +194,24 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 class Checkpoint:
-    """Model calls of an unfinished stage, appended as they finish."""
+    """The model calls of a stage, appended as they finish and kept after it: a killed
+    stage resumes from them, and a rerun after an upstream change (more sources, other
+    eval tasks) asks the model only about new questions. Keyed by `pool.call_key`; reset
+    when the stage's own settings (model, budgets, ...) change."""
 
-    def __init__(self, path: Path, fp: str, key: str) -> None:
-        self.path, self.fp, self.key = path, fp, key
+    def __init__(self, path: Path, fp: str) -> None:
+        self.path, self.fp = path, fp
         self.done: dict[str, dict[str, Any]] = {}
+        self.saved = 0
         if path.exists():
             rows = read_jsonl(path)
             if rows and rows[0].get("fingerprint") == fp:
-                self.done = {r[key]: r for r in rows[1:] if key in r}
-        if not self.done:
+                self.done = {r["key"]: r for r in rows[1:] if "key" in r}
+            else:
+                path.unlink()
+        if not path.exists():
             path.write_text(json.dumps({"fingerprint": fp}) + "\n", encoding="utf-8")
+        self.cached = len(self.done)
 
     def save(self, records: list[dict[str, Any]]) -> None:
         with self.path.open("a", encoding="utf-8") as f:
@@ -211,9 +219,7 @@ class Checkpoint:
                 f.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
             f.flush()
             os.fsync(f.fileno())
-
-    def remove(self) -> None:
-        self.path.unlink(missing_ok=True)
+        self.saved += len(records)
 
 
 # ----- the pipeline ----------------------------------------------------------------------
@@ -255,7 +261,7 @@ class Pipeline:
         return (
             self.work / f"{base}.jsonl",
             self.work / f"{base}.dropped.jsonl",
-            self.work / f"{base}.partial.jsonl",
+            self.work / f"{base}.calls.jsonl",
         )
 
     def _run_stage(
@@ -265,9 +271,9 @@ class Pipeline:
         fp: str,
         inputs: list[dict[str, Any]] | None,
         fn: Callable[..., tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]],
-        checkpoint_key: str | None = None,
+        calls_fp: Any = None,
     ) -> list[dict[str, Any]]:
-        kept_p, dropped_p, partial_p = self._paths(idx, name)
+        kept_p, dropped_p, calls_p = self._paths(idx, name)
         rec = self.state["stages"].get(name)
         n_in = len(inputs) if inputs is not None else None
         if rec and rec.get("fingerprint") == fp and kept_p.exists() and dropped_p.exists():
@@ -287,12 +293,10 @@ class Pipeline:
         task = self.progress.add_task(name, total=n_in)
         advance = lambda k: self.progress.advance(task, k)  # noqa: E731
         t0 = time.perf_counter()
-        ck = Checkpoint(partial_p, fp, checkpoint_key) if checkpoint_key else None
+        ck = Checkpoint(calls_p, fingerprint(name, calls_fp)) if calls_fp is not None else None
         if ck is not None:
-            reused = len(ck.done)
             kept, dropped, stats = fn(inputs, advance, ck)
-            if reused:
-                stats["model_calls_reused_after_kill"] = reused
+            stats["model_calls"] = {"new": ck.saved, "saved_before": ck.cached}
         else:
             kept, dropped, stats = fn(inputs, advance)
         seconds = round(time.perf_counter() - t0, 3)
@@ -308,8 +312,6 @@ class Pipeline:
             "seconds": seconds,
         }
         self._save_state()
-        if ck is not None:
-            ck.remove()
         self._record(
             name,
             n_in if n_in is not None else len(kept) + len(dropped),
@@ -533,8 +535,9 @@ class Pipeline:
                     if name == "select":
                         candidates = items
                     fn = getattr(self, f"_{name}")
-                    key = {"traces": "id", "difficulty": "key", "diversity": "id"}.get(name)
-                    items = self._run_stage(idx, name, fp, items, fn, key)
+                    settings = self._stage_settings(name)
+                    calls = settings if name in ("traces", "difficulty", "diversity") else None
+                    items = self._run_stage(idx, name, fp, items, fn, calls)
                 if "select" not in c.stages:
                     candidates = items
         finally:

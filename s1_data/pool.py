@@ -76,6 +76,13 @@ FILE_BUILDERS = {
 }
 
 
+def call_key(item: dict[str, Any], prefix: str = "") -> str:
+    """The key of a model call about an item: its id and a hash of its question, so a
+    saved call is reused only for the same question (across reruns and changed pools)."""
+    q = hashlib.sha1((item.get("question") or "").encode("utf-8")).hexdigest()[:12]
+    return f"{prefix}{item['id']}\t{q}"
+
+
 def _first_line(e: BaseException) -> str:
     text = str(e).strip()
     return text.splitlines()[0][:200] if text else type(e).__name__

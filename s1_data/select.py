@@ -59,8 +59,10 @@ def select(
     while len(chosen) < n:
         d = rng.choice(domains)
         cands = pools[d]
-        weights = [2.0 ** (-length_bias * r) for r in range(len(cands))]
-        i = rng.choices(range(len(cands)), weights=weights)[0]
+        # ranks beyond `top` weigh < 2^-60 of the first: leave them out (large domains)
+        top = len(cands) if length_bias == 0 else min(len(cands), int(60 / length_bias) + 1)
+        weights = [2.0 ** (-length_bias * r) for r in range(top)]
+        i = rng.choices(range(top), weights=weights)[0]
         item = dict(cands.pop(i))
         item["select_rank"] = len(chosen)
         chosen.append(item)

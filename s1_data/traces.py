@@ -14,6 +14,7 @@ from typing import Any
 
 from s1_engine.policy import BudgetPolicy, SamplingConfig
 
+from .pool import call_key
 from .quality import drop_record
 
 _PIECES = re.compile(r"\w+|[^\w\s]")
@@ -56,13 +57,13 @@ def run_traces(
     """(kept, dropped, stats).
 
     `engine()` builds (or returns) the teacher engine, only called if some trace is
-    missing; `done` maps item id -> a generation finished before (resume) and `save`
+    missing; `done` maps `call_key(item)` -> a generation finished before (resume) and `save`
     appends new ones to the stage's checkpoint.
     """
     need = [
         it
         for it in items
-        if (regenerate or not (it.get("thinking") or "").strip()) and it["id"] not in done
+        if (regenerate or not (it.get("thinking") or "").strip()) and call_key(it) not in done
     ]
     have = len(items) - len(need)
     if advance and have:
@@ -74,7 +75,7 @@ def run_traces(
             results = eng.generate_many([it["question"] for it in chunk], [policy] * len(chunk))
             records = [
                 {
-                    "id": it["id"],
+                    "key": call_key(it),
                     "thinking": r.thinking,
                     "attempt": r.answer,
                     "trace_tokens": int(r.thinking_tokens),
@@ -83,7 +84,7 @@ def run_traces(
                 for it, r in zip(chunk, results)
             ]
             save(records)
-            done.update({r["id"]: r for r in records})
+            done.update({r["key"]: r for r in records})
             if advance:
                 advance(len(chunk))
     kept, dropped = [], []
@@ -91,7 +92,7 @@ def run_traces(
     for it in items:
         item = dict(it)
         gen = (
-            done.get(item["id"])
+            done.get(call_key(item))
             if (regenerate or not (item.get("thinking") or "").strip())
             else None
         )

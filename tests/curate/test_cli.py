@@ -204,7 +204,7 @@ def test_a_killed_process_resumes(capsys, tmp_path, tiny_model):
         stderr=subprocess.PIPE,
         env=dict(os.environ),
     )
-    partial = out / "stages" / "03_traces.partial.jsonl"
+    partial = out / "stages" / "03_traces.calls.jsonl"
     try:
         deadline = time.time() + 120
         while time.time() < deadline and proc.poll() is None:
@@ -222,7 +222,10 @@ def test_a_killed_process_resumes(capsys, tmp_path, tiny_model):
     report = json.loads((out / "report.json").read_text())
     stages = {s["name"]: s for s in report["stages"]}
     assert stages["quality"]["resumed"] and not stages["traces"]["resumed"]
-    assert stages["traces"]["stats"]["model_calls_reused_after_kill"] == done_before
+    assert stages["traces"]["stats"]["model_calls"] == {
+        "new": len(rows) - done_before,
+        "saved_before": done_before,
+    }
     assert stages["traces"]["stats"]["generated"] == len(rows)
     assert report["survivors"]["select"] == 5
 

@@ -142,8 +142,8 @@ def test_a_killed_run_resumes_where_it_stopped(planted_files, tiny_model, hf_eng
     state = json.loads((tmp_path / "stages" / "state.json").read_text())
     finished = set(state["stages"])
     assert {"pool", "quality", "decontaminate"} <= finished and "difficulty" not in finished
-    partial = list((tmp_path / "stages").glob("*.partial.jsonl"))
-    assert partial  # the model calls made before the kill are kept
+    calls = list((tmp_path / "stages").glob("*.calls.jsonl"))
+    assert calls  # the model calls made before the kill are kept
     second = KillAfter(hf_engine, calls=10_000)
     report = run_pipeline(cfg(), Engines(preset={str(tiny_model): second}))
     resumed = {s["name"]: s["resumed"] for s in report["stages"]}
@@ -157,7 +157,6 @@ def test_a_killed_run_resumes_where_it_stopped(planted_files, tiny_model, hf_eng
     )
     assert first.prompts + second.prompts == fresh.prompts
     assert full["survivors"] == report["survivors"]
-    assert not list((tmp_path / "stages").glob("*.partial.jsonl"))
     # a changed setting reruns only the stages after it
     third = KillAfter(hf_engine, calls=0)  # any model call would fail
     again = run_pipeline(
@@ -166,3 +165,22 @@ def test_a_killed_run_resumes_where_it_stopped(planted_files, tiny_model, hf_eng
     )
     assert [s["name"] for s in again["stages"] if not s["resumed"]] == ["select"]
     assert again["survivors"]["select"] == 5
+    # more sources (here: no --limit) rerun every stage, but the model is asked only
+    # about the questions it has not seen
+    more = KillAfter(hf_engine, calls=10_000)
+    bigger = run_pipeline(
+        _config(pool, evalfile, tmp_path, n=10, batch_size=4),
+        Engines(preset={str(tiny_model): more}),
+    )
+    assert not any(s["resumed"] for s in bigger["stages"][1:])
+    assert bigger["survivors"]["pool"] > 30
+    asked = {
+        s["name"]: s["stats"]["model_calls"]
+        for s in bigger["stages"]
+        if "model_calls" in s["stats"]
+    }
+    assert asked["difficulty"]["saved_before"] > 0
+    assert more.prompts == asked["traces"]["new"] + asked["difficulty"]["new"]
+    grown = bigger["survivors"]["traces"] - report["survivors"]["traces"]
+    # (up to 5 more: which copy of a planted duplicate comes first depends on the order)
+    assert asked["difficulty"]["new"] <= grown + 5 < bigger["survivors"]["traces"]

@@ -152,15 +152,21 @@ def test_traces_generate_only_what_is_missing_and_drop_failures():
 
 
 def test_two_outputs_with_the_same_folder_name_load_their_own_rows(tmp_path):
-    """`datasets` caches a folder by its name and card: the card's sizes keep them apart."""
+    """`datasets` caches a local folder by its name and card: the card's digest keeps
+    two outputs apart even with the same row count and byte size."""
     import datasets
 
     from s1_data.export import export_dataset
 
-    for i, parent in enumerate(["one", "two"]):
-        items = [{"id": f"{parent}{k}", "question": f"q{k}", "thinking": "t"} for k in range(i + 2)]
+    for parent in ["one", "two"]:
+        items = [{"id": f"{parent}{k}", "question": f"q{k}", "thinking": "t"} for k in range(2)]
         export_dataset(items, tmp_path / parent / "set")
-    for i, parent in enumerate(["one", "two"]):
+    sizes = {
+        (tmp_path / p / "set" / "data" / "train-00000-of-00001.parquet").stat().st_size
+        for p in ["one", "two"]
+    }
+    assert len(sizes) == 1
+    for parent in ["one", "two"]:
         ds = datasets.load_dataset(str(tmp_path / parent / "set"), split="train")
-        assert ds["id"] == [f"{parent}{k}" for k in range(i + 2)]
+        assert ds["id"] == [f"{parent}{k}" for k in range(2)]
         assert load_pool([str(tmp_path / parent / "set")])[0]["id"] == f"{parent}0"
