@@ -184,3 +184,26 @@ def test_a_killed_run_resumes_where_it_stopped(planted_files, tiny_model, hf_eng
     grown = bigger["survivors"]["traces"] - report["survivors"]["traces"]
     # (up to 5 more: which copy of a planted duplicate comes first depends on the order)
     assert asked["difficulty"]["new"] <= grown + 5 < bigger["survivors"]["traces"]
+
+
+def test_the_model_stages_agree_on_vllm(
+    planted_files, tiny_model, hf_engine, vllm_engine, tmp_path
+):
+    """The shared vLLM engine gives the same traces and difficulty as transformers."""
+    pool, evalfile = planted_files
+    reports = {}
+    for name, eng in (("hf", hf_engine), ("vllm", vllm_engine)):
+        cfg = _config(pool, evalfile, tmp_path / name, n=5, limit=16)
+        reports[name] = run_pipeline(cfg, Engines(preset={str(tiny_model): eng}))
+    assert reports["hf"]["survivors"] == reports["vllm"]["survivors"]
+    rows = {
+        name: [
+            json.loads(x)
+            for x in (tmp_path / name / "stages" / "04_difficulty.jsonl").read_text().splitlines()
+        ]
+        for name in reports
+    }
+    strip = lambda r: {
+        k: r[k] for k in ("id", "thinking", "trace_tokens", "ref_correct", "ref_thinking_tokens")
+    }  # noqa: E731
+    assert [strip(r) for r in rows["hf"]] == [strip(r) for r in rows["vllm"]]
