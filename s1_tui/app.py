@@ -36,7 +36,7 @@ from .settings import Settings
 from .trace import Trace, item_from_dict, item_to_dict, prettify_math
 from .widgets import RunView, StreamPane, bar
 
-FLUSH_HZ = 30
+FLUSH_HZ = 20
 
 
 # ----- messages: engine news on the app's loop ------------------------------------------
@@ -180,7 +180,7 @@ class S1App(App):
     """
     BINDINGS = [Binding(k, a, label, show=shown) for k, a, label, _, shown in KEYS] + [
         Binding("question_mark", "help", "Help", show=False),
-        Binding("escape", "stop", "Stop", show=False),
+        Binding("escape", "escape", "Stop", show=False),
     ]
 
     def __init__(
@@ -191,12 +191,14 @@ class S1App(App):
         store: HistoryStore | None = None,
         clock: Callable[[], float] = time.perf_counter,
         ask_now: str | None = None,
+        load: bool = True,
     ) -> None:
         super().__init__()
         self.settings = settings or Settings()
         self.engine = engine
         self._owns_engine = engine is None
-        self.engine_state = "ready" if engine is not None else "loading"
+        self.engine_state = "ready" if engine is not None or not load else "loading"
+        self._load = load
         self.engine_error: tuple[str, str] | None = None
         self.store = store or HistoryStore.default()
         self.clock = clock
@@ -208,6 +210,7 @@ class S1App(App):
         self._status_text = ""
         self._group = 0
         self.flushes = 0
+        self._keys_state: tuple = ()
 
     # ----- layout ---------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -230,8 +233,8 @@ class S1App(App):
             except Exception:
                 self.notify(f"unknown theme {self.settings.tui.theme!r}", severity="warning")
         self.sub_title = self._model_name()
-        self.set_interval(1 / FLUSH_HZ, self._flush)
-        if self.engine is None:
+        self.set_interval(1 / FLUSH_HZ, self._flush_panes)
+        if self.engine is None and self._load:
             self._load_engine(self.settings.engine)
         self.query_one("#prompt", Input).focus()
         self._update_status()
@@ -350,31 +353,46 @@ class S1App(App):
             run.session.begin()
             self._consume(run)
         self.query_one("#run0 #thinking", StreamPane).focus()
-        self.refresh_bindings()
+        self._refresh_keys()
 
     def replay(self, record: dict, speed: float | None = None) -> None:
         """Show a recorded run again (speed None: the setting; inf: at once)."""
+        speed = self.settings.tui.replay_speed if speed is None else speed
+        source = ReplaySource(record.get("items", []), speed)
+        self.show_source(
+            source, record.get("prompt", ""), record.get("label", ""), record.get("budget", "auto")
+        )
+
+    def show_source(
+        self,
+        source: Any,
+        prompt: str = "",
+        label: str = "",
+        budget: int | str = "auto",
+        session: Any = None,
+    ) -> None:
+        """Stream any source of items (`.stream()`) into the first column: a replay, or a
+        synthetic stream (benchmarks). With `session`, the keys steer it."""
         for run in self.runs:
             if run.live:
                 run.session.stop()
-        speed = self.settings.tui.replay_speed if speed is None else speed
-        self._start_replay(record, speed)
+        self._start_source(source, prompt, label, budget, session)
 
     @work(exclusive=True, group="start")
-    async def _start_replay(self, record: dict, speed: float) -> None:
+    async def _start_source(
+        self, source: Any, prompt: str, label: str, budget: int | str, session: Any
+    ) -> None:
         views = list(self.query(RunView))
         for view in views:
             await view.clear()
-        self.runs = []
-        run = Run(0, record.get("label", ""), None, record.get("prompt", ""), views[0], None)
-        run.source = ReplaySource(record.get("items", []), speed)
-        run.trace.budget = record.get("budget", "auto")
-        run.record = record
+        run = Run(0, label, None, prompt, views[0], source, session, budget)
         run.started = self.clock()
-        self.runs.append(run)
-        self.query_one("#prompt", Input).value = record.get("prompt", "")
+        self.runs = [run]
+        self.query_one("#prompt", Input).value = prompt
         self._follow(run)
         self._consume(run)
+        self.query_one("#run0 #thinking", StreamPane).focus()
+        self._refresh_keys()
 
     def _follow(self, run: Run) -> None:
         if self.settings.tui.follow:
@@ -403,7 +421,9 @@ class S1App(App):
         self.post_message(RunFinished(run))
 
     # ----- flushing into the panes ------------------------------------------------------
-    async def _flush(self) -> None:
+    async def _flush_panes(self) -> None:
+        if not self.query("#columns"):
+            return  # shutting down
         self.flushes += 1
         for run in list(self.runs):
             think, answer, reset = run.trace.take()
@@ -423,13 +443,13 @@ class S1App(App):
                 run.pending_now -= 1
             elif run.armed_waits:
                 run.armed_waits -= 1
-        self.refresh_bindings()
+        self._refresh_keys()
 
     @on(RunFinished)
     async def _on_finished(self, msg: RunFinished) -> None:
         run = msg.run
         run.finished = True
-        if run.session is not None:
+        if run.session is not None and hasattr(run.session, "aresult"):
             result = await run.session.aresult()
             self._grade(run, result.answer)
             self._save(run, result)
@@ -450,7 +470,7 @@ class S1App(App):
                 await pane.set_text(pretty)
         self._report_problems(run)
         self._update_status()
-        self.refresh_bindings()
+        self._refresh_keys()
 
     def _grade(self, run: Run, answer: str) -> None:
         ref = self.settings.tui.reference
@@ -565,8 +585,9 @@ class S1App(App):
         parts.append(self._state())
         text = " │ ".join(parts)
         if text != self._status_text:
-            self._status_text = text
-            self.query_one("#status", Static).update(text)
+            for box in self.query("#status").results(Static):
+                self._status_text = text
+                box.update(text)
 
     def _column_line(self, run: Run) -> str:
         t = run.trace
@@ -598,6 +619,15 @@ class S1App(App):
             return True if self.runs else None
         return True
 
+    def _refresh_keys(self) -> None:
+        """Refresh the footer only when the set of usable keys changed (a footer
+        refresh rebuilds its widgets: too costly for every event of a fast stream)."""
+        state = tuple(self.check_action(a, ()) for a in sorted(LIVE_ACTIONS | THINK_ACTIONS))
+        state += (bool(self.runs),)
+        if state != self._keys_state:
+            self._keys_state = state
+            self.refresh_bindings()
+
     def _acted(self, name: str) -> None:
         self.last_action = (name, self.clock())
         self.actions_log.append(self.last_action)
@@ -621,6 +651,13 @@ class S1App(App):
             if run.trace.thinking_now:
                 run.session.end_thinking()
         self._acted("end_thinking")
+
+    def action_escape(self) -> None:
+        """Esc: stop what runs; else leave the prompt box so the letter keys work."""
+        if self._live_runs():
+            self.action_stop()
+        elif isinstance(self.focused, Input) and self.screen is self.screen_stack[0]:
+            self.query_one("#run0 #thinking", StreamPane).focus()
 
     def action_stop(self) -> None:
         for run in self._live_runs():

@@ -8,6 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Markdown, OptionList
 from textual.widgets.option_list import Option
@@ -122,9 +123,11 @@ class HistoryScreen(ModalScreen[tuple[str, dict] | None]):
             )
             options = [
                 Option(
-                    f"{r.get('created', '')}  {_short(r.get('prompt', ''), 48)}  "
-                    f"[{r.get('policy', '')}] {r.get('thinking_tokens', 0)}+"
-                    f"{r.get('answer_tokens', 0)} tok, {r.get('finish_reason', '')}",
+                    Content(
+                        f"{r.get('created', '')}  {_short(r.get('prompt', ''), 48)}  "
+                        f"[{r.get('policy', '')}] {r.get('thinking_tokens', 0)}+"
+                        f"{r.get('answer_tokens', 0)} tok, {r.get('finish_reason', '')}"
+                    ),
                     id=r["id"],
                 )
                 for r in self.records

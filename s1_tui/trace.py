@@ -45,8 +45,8 @@ class Trace:
     """Thinking and answer text of one run, built from its stream items."""
 
     def __init__(self, budget: int | str = "auto") -> None:
-        self.thinking = ""  # everything shown in the thinking pane so far
-        self.answer = ""
+        self._thinking: list[str] = []  # everything for the thinking pane so far
+        self._answer: list[str] = []
         self._new_thinking: list[str] = []
         self._new_answer: list[str] = []
         self.answer_reset = False  # the answer was dropped (thinking reopened)
@@ -62,14 +62,26 @@ class Trace:
         self.items = 0
 
     # ----- feeding ------------------------------------------------------------------
+    @property
+    def thinking(self) -> str:
+        if len(self._thinking) > 1:
+            self._thinking[:] = ["".join(self._thinking)]
+        return self._thinking[0] if self._thinking else ""
+
+    @property
+    def answer(self) -> str:
+        if len(self._answer) > 1:
+            self._answer[:] = ["".join(self._answer)]
+        return self._answer[0] if self._answer else ""
+
     def _think(self, text: str) -> None:
         if text:
-            self.thinking += text
+            self._thinking.append(text)
             self._new_thinking.append(text)
 
-    def _answer(self, text: str) -> None:
+    def _add_answer(self, text: str) -> None:
         if text:
-            self.answer += text
+            self._answer.append(text)
             self._new_answer.append(text)
 
     def feed(self, item: StreamItem) -> None:
@@ -86,7 +98,7 @@ class Trace:
                 self._think(item.text)
             elif item.segment == "answer":
                 self.phase = "answer" if self.phase != "done" else self.phase
-                self._answer(item.text)
+                self._add_answer(item.text)
             return
         self._event(item)
 
@@ -97,7 +109,7 @@ class Trace:
         if e.kind == ev.THINK_START:
             if e.text == "reopened":
                 self._think(marker(f"thinking reopened · {who}"))
-                self.answer = ""
+                self._answer.clear()
                 self._new_answer.clear()
                 self.answer_reset = True
             self.phase = "think"
@@ -109,7 +121,7 @@ class Trace:
             self.counts.injects += 1
             mark = marker(f"inject · {who}: {e.text.strip()}")
             if self.phase == "answer":
-                self._answer(mark)
+                self._add_answer(mark)
             else:
                 self._think(mark)
             self._skip_forced = True
@@ -123,7 +135,7 @@ class Trace:
         elif e.kind == ev.STOP:
             mark = marker(f"stopped · {who}")
             if self.phase == "answer":
-                self._answer(mark)
+                self._add_answer(mark)
             else:
                 self._think(mark)
         elif e.kind == ev.FINISH:

@@ -24,9 +24,9 @@ class StreamPane(VerticalScroll, can_focus=True):
     """
 
     DEFAULT_CSS = """
-    StreamPane { height: 1fr; border: round $panel-lighten-2; padding: 0 1; }
+    StreamPane { height: 1fr; border: round $panel-lighten-2; padding: 0 1; layout: stream; }
     StreamPane:focus { border: round $accent; }
-    StreamPane > Markdown { margin: 0; padding: 0; }
+    StreamPane > Markdown { margin: 0; padding: 0; layout: stream; }
     StreamPane > Markdown > MarkdownParagraph { margin: 0; }
     """
 

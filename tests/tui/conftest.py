@@ -1,0 +1,79 @@
+"""Fixtures of the console tests: a private data dir, settings, an app on a real engine."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from s1_engine.cli_options import EngineOptions, PolicyOptions
+
+Q = "What is 1+2?"
+SIZE = (120, 36)
+
+
+@pytest.fixture(autouse=True)
+def private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """History goes to a temp data dir; no user config file is read."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("S1_DATA_DIR", str(data))
+    monkeypatch.setenv("S1_CONFIG", str(tmp_path / "no-config.toml"))
+    return data
+
+
+def make_settings(
+    format: str = "auto",
+    max_thinking: str = "auto",
+    demo: str = "",
+    reference: str = "",
+    budget_step: int = 256,
+    answer_max_tokens: int = 16,
+    model: str | None = None,
+    backend: str = "hf",
+    **engine: object,
+):
+    from s1_tui.settings import TuiOptions, load_settings
+
+    return load_settings(
+        EngineOptions(model=model, backend=backend, format=format, **engine),  # type: ignore[arg-type]
+        PolicyOptions(max_thinking=max_thinking, answer_max_tokens=answer_max_tokens),
+        TuiOptions(demo=demo, reference=reference, budget_step=budget_step),
+    )
+
+
+def make_app(engine=None, clock: Callable[[], float] = time.perf_counter, load=True, **kw):
+    from s1_tui.app import S1App
+
+    return S1App(make_settings(**kw), engine, clock=clock, load=load)
+
+
+async def until(pilot, cond: Callable[[], object], timeout: float = 30.0, what: str = "") -> None:
+    """Let the app run until cond() holds."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or cond}")
+        await pilot.pause(0.02)
+
+
+async def ask(pilot, question: str = Q) -> None:
+    """Type the question in the prompt box and press Enter, like a user."""
+    app = pilot.app
+    app.query_one("#prompt").focus()
+    await pilot.press(*question)
+    await pilot.press("enter")
+    await until(pilot, lambda: app.runs and app.runs[0].session is not None, 10, "the run")
+
+
+async def finished(pilot, timeout: float = 60.0) -> None:
+    app = pilot.app
+    await until(pilot, lambda: app.runs and all(r.finished for r in app.runs), timeout, "finish")
+    await pilot.pause(0.1)
+    await asyncio.sleep(0)
+
+
+def kinds(run) -> list[tuple[str, str]]:
+    return [(e.kind, e.cause) for e in run.trace.events]

@@ -1,0 +1,296 @@
+"""The real app driven with Textual's Pilot on the real engine (transformers backend).
+
+The scripted model (s1_engine.testing) makes every expectation exact: in the
+think-tags format it thinks " ua ub uc ..." forever; after "Wait" it writes
+" w000 .. w004" and then tries to stop; its answer is " xa xb xc".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from s1_engine import Engine
+
+from .conftest import SIZE, ask, finished, kinds, make_app, until
+
+ENDLESS = dict(format="think-tags", max_thinking="3000")
+
+
+def thinking_at_least(app, n: int):
+    return lambda: app.runs and app.runs[0].trace.thinking_tokens >= n
+
+
+async def test_ask_then_end_thinking(hf_engine, private_dirs):
+    app = make_app(hf_engine, **ENDLESS)
+    async with app.run_test(size=SIZE) as pilot:
+        # idle: the steering keys are greyed out, asking is not
+        assert app.check_action("end_thinking", ()) is None
+        assert app.check_action("wait_now", ()) is None
+        assert app.check_action("new_question", ()) is True
+        await ask(pilot)
+        await until(pilot, thinking_at_least(app, 20), 30, "20 thinking tokens")
+        assert app.check_action("end_thinking", ()) is True
+        assert app.focused is app.query_one("#run0 #thinking")
+        await pilot.press("e")
+        await finished(pilot)
+        run = app.runs[0]
+        assert ("end_thinking", "user") in kinds(run)
+        assert run.trace.finish_reason == "stop"
+        thinking, answer = run.view.thinking.text, run.view.answer.text
+        assert thinking.lstrip().startswith("ua ub uc ua")
+        assert "⟪end of thinking · user ·" in thinking
+        assert "Final Answer: xa xb xc" in answer
+        assert "xa" not in thinking
+        # done: the steering keys are greyed out again
+        assert app.check_action("end_thinking", ()) is None
+        assert app.check_action("stop", ()) is None
+        assert "end 1 (user)" in app.status_text and "done: stop" in app.status_text
+    # the run is in the history, with its events and stream
+    records = [json.loads(line) for line in (private_dirs / "history.jsonl").open()]
+    assert len(records) == 1
+    r = records[0]
+    assert r["prompt"] == "What is 1+2?" and r["answer"] == "Final Answer: xa xb xc"
+    assert [e["kind"] for e in r["events"]][-2:] == ["end_thinking", "finish"]
+    assert r["items"] and r["backend"] == "hf"
+
+
+async def test_wait_key_during_thinking(hf_engine):
+    app = make_app(hf_engine, **ENDLESS)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot)
+        await until(pilot, thinking_at_least(app, 15), 30, "thinking")
+        await pilot.press("w")
+        await finished(pilot)
+        run = app.runs[0]
+        ev = kinds(run)
+        # the user's Wait, then the model's own stop attempt ends thinking
+        assert ev.index(("wait", "user")) < ev.index(("end_thinking", "model"))
+        text = run.view.thinking.text
+        assert "`⟪Wait · user⟫`  w000 w001 w002 w003 w004" in text
+        assert "Wait 1 (user 1)" in app.status_text
+
+
+async def test_wait_at_next_end_attempt_and_budget_up(hf_engine):
+    """'+' raises the budget; W arms a Wait for the model's next attempt to stop."""
+    app = make_app(hf_engine, budget_step=3000, **ENDLESS)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot)
+        await until(pilot, thinking_at_least(app, 10), 30, "thinking")
+        await pilot.press("plus")
+        await until(pilot, lambda: ("budget_changed", "user") in kinds(app.runs[0]))
+        await pilot.press("W")  # armed: the next end attempt becomes a Wait
+        await pilot.press("w")  # now: the model writes w000..w004 then tries to stop
+        await finished(pilot)
+        run = app.runs[0]
+        ev = kinds(run)
+        assert ev.count(("wait", "user")) == 2
+        assert ev[-2:] == [("end_thinking", "model"), ("finish", "model")]
+        text = run.view.thinking.text
+        assert "⟪budget → 6000 · user⟫" in text
+        assert text.count("⟪Wait · user⟫") == 2
+        assert "/6000" in app.status_text
+
+
+async def test_inject(hf_engine):
+    app = make_app(hf_engine, **ENDLESS)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot)
+        await until(pilot, thinking_at_least(app, 5), 30, "thinking")
+        await pilot.press("i")
+        assert type(app.screen).__name__ == "AskText"
+        await pilot.press(*"Hmm")
+        await pilot.press("enter")
+        await finished(pilot)  # "Hmm" is an ignore word: the model writes w000.. and stops
+        run = app.runs[0]
+        assert ("inject", "user") in kinds(run)
+        assert "`⟪inject · user: Hmm⟫`  w000 w001" in run.view.thinking.text
+
+
+async def test_budget_down_below_the_used_count_ends_thinking(hf_engine):
+    app = make_app(hf_engine, budget_step=3000, **ENDLESS)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot)
+        await until(pilot, thinking_at_least(app, 5), 30, "thinking")
+        await pilot.press("minus")  # 3000 -> 0, kept at the tokens used: ends thinking now
+        await finished(pilot)
+        run = app.runs[0]
+        assert [k for k in kinds(run) if k[0] != "think_start"] == [
+            ("budget_changed", "user"),
+            ("end_thinking", "budget"),
+            ("finish", "model"),
+        ]
+        text = run.view.thinking.text
+        n = run.trace.thinking_tokens
+        assert f"⟪budget → {n} · user⟫" in text
+        assert f"⟪end of thinking · budget · {n} tokens⟫" in text
+        assert "Final Answer: xa xb xc" in run.view.answer.text
+        assert f"{n}/{n}" in app.status_text
+
+
+async def test_stop(hf_engine):
+    app = make_app(hf_engine, **ENDLESS)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot)
+        await until(pilot, thinking_at_least(app, 5), 30, "thinking")
+        await pilot.press("s")
+        await finished(pilot)
+        run = app.runs[0]
+        assert run.trace.finish_reason == "stopped"
+        assert "⟪stopped · user⟫" in run.view.thinking.text
+        assert app.check_action("stop", ()) is None
+
+
+async def test_key_press_acted_on_within_100ms_during_a_fast_stream():
+    """A synthetic 2,500 tokens/s stream: each key press reaches the session in < 100 ms.
+
+    Keys are posted the way the terminal driver posts them; the time is taken from
+    just before posting to the moment the session receives the control call.
+    """
+    from textual import events
+
+    from s1_tui.synthetic import SyntheticSession
+
+    app = make_app(None, load=False)  # no engine: the synthetic session steers itself
+    src = SyntheticSession(tokens=100_000, rate=2500)
+    lat = []
+    async with app.run_test(size=SIZE) as pilot:
+        app.show_source(src, "fast", session=src)
+        await until(pilot, lambda: src.produced > 2000, 20, "the stream")
+        for key in ["w", "w", "w", "w", "w", "e"]:
+            n = len(src.calls)
+            t0 = time.perf_counter()
+            app.post_message(events.Key(key, key))
+            await until(pilot, lambda n=n: len(src.calls) > n, 2, f"the action of {key}")
+            lat.append(src.calls[-1][1] - t0)
+            await asyncio.sleep(0.1)
+        await finished(pilot, 20)
+        run = app.runs[0]
+        assert run.trace.counts.waits == {"user": 5}
+        assert run.trace.counts.ends == {"user": 1}
+        assert run.view.thinking.text.count("⟪Wait · user⟫") == 5
+        rendered = src.produced
+    assert src.produced < 100_000 and rendered > 2000
+    assert max(lat) < 0.1, lat
+
+
+async def test_model_that_fails_to_load_is_shown_and_app_stays_usable(tmp_path):
+    app = make_app(None, model=str(tmp_path / "no-such-model"))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.engine_state == "failed", 30, "the load error")
+        banner = str(app.query_one("#error").render())
+        assert "no model folder" in banner and "What to do" in banner
+        assert "model failed" in app.status_text
+        # still usable: asking says what to do, the help and history screens open
+        await ask_without_engine(pilot)
+        await pilot.press("f1")
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")  # closes the help
+        await pilot.press("escape")  # leaves the prompt box: letter keys act
+        await pilot.press("h")
+        assert type(app.screen).__name__ == "HistoryScreen"
+        await pilot.press("escape")
+        await pilot.press("ctrl+q")
+
+
+async def ask_without_engine(pilot) -> None:
+    app = pilot.app
+    app.query_one("#prompt").focus()
+    await pilot.press(*"hi", "enter")
+    await pilot.pause(0.05)
+    assert not app.runs
+    app.set_focus(None)
+
+
+async def test_the_embedded_default_model():
+    """`s1 tui` with no --model: the embedded model when it is installed, else a clear error."""
+    from s1_engine.engine import DEFAULT_MODEL_DIR
+
+    app = make_app(None, model=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.engine_state != "loading", 120, "the default model")
+        if (DEFAULT_MODEL_DIR / "config.json").exists():
+            assert app.engine_state == "ready"
+            await ask(pilot, "What is 2+3?")
+            await pilot.press("e")
+            await finished(pilot, 120)
+            assert app.runs[0].trace.finish_reason in ("stop", "length")
+        else:
+            assert app.engine_state == "failed"
+            banner = str(app.query_one("#error").render())
+            assert "embedded default model is not in this install" in banner
+            assert "--model" in banner
+    app.close_engine()
+
+
+async def test_engine_that_died_is_shown_and_app_stays_usable(tiny_model):
+    engine = Engine(str(tiny_model), backend="hf")
+    app = make_app(engine, format="s1")
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot)
+        await finished(pilot)
+        engine.close()  # the engine goes away under the app
+        app.query_one("#prompt").focus()
+        await pilot.press("enter")  # the same question again
+        await until(pilot, lambda: app.query_one("#error").has_class("shown"), 10, "the error")
+        banner = str(app.query_one("#error").render())
+        assert "engine is closed" in banner and "What to do" in banner
+        assert app.is_running
+
+
+async def test_context_full_is_explained(tiny_model):
+    engine = Engine(str(tiny_model), backend="hf", max_model_len=64)
+    try:
+        app = make_app(engine, format="think-tags", max_thinking="3000")
+        async with app.run_test(size=SIZE) as pilot:
+            await ask(pilot)
+            await finished(pilot)
+            banner = str(app.query_one("#error").render())
+            assert "context is full" in banner and "What to do" in banner
+    finally:
+        engine.close()
+
+
+async def test_history_reopen_replay_and_export(hf_engine, private_dirs):
+    app = make_app(hf_engine, format="s1")
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot)
+        await finished(pilot)
+        original = app.runs[0].view.thinking.text
+        assert "t000 t001" in original and "⟪end of thinking · model · 10 tokens⟫" in original
+        await pilot.press("h")
+        assert type(app.screen).__name__ == "HistoryScreen"
+        await pilot.press("m", "j")
+        await pilot.press("enter")  # reopen at once
+        await until(pilot, lambda: app.runs and app.runs[0].finished, 10, "reopen")
+        assert app.runs[0].session is None  # a replay cannot be steered
+        assert app.check_action("wait_now", ()) is None
+        assert app.runs[0].view.thinking.text == original
+        assert app.runs[0].view.answer.text.strip() == "xa xb xc"
+        await pilot.press("h", "r")  # replay at speed
+        await until(pilot, lambda: app.runs and app.runs[0].finished, 10, "replay")
+        assert app.runs[0].view.thinking.text == original
+    exports = sorted(p.name for p in (private_dirs / "exports").iterdir())
+    assert [p.rsplit(".", 1)[1] for p in exports] == ["jsonl", "md"]
+    md = next((private_dirs / "exports").glob("*.md")).read_text()
+    assert "## Thinking" in md and "xa xb xc" in md and "| end_thinking | model |" in md
+
+
+async def test_side_by_side_demo_with_grading(hf_engine):
+    app = make_app(hf_engine, format="s1", demo="4,8,w1", reference="xa")
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot)
+        await finished(pilot)
+        by = {r.label: r for r in app.runs}
+        assert set(by) == {"budget 4", "budget 8", "1 Wait"}
+        assert by["budget 4"].trace.thinking_tokens == 4
+        assert by["budget 8"].trace.thinking_tokens == 8
+        assert by["1 Wait"].trace.thinking_tokens == 16  # 10 + "Wait" + 5
+        assert "⟪end of thinking · budget · 4 tokens⟫" in by["budget 4"].view.thinking.text
+        assert "⟪Wait · budget⟫" in by["1 Wait"].view.thinking.text
+        for r in app.runs:
+            assert r.grade is not None
+            assert "xa xb xc" in r.view.answer.text
+        line = str(app.query_one("#run0 .line").render())
+        assert "✔" in line or "✘" in line
