@@ -109,7 +109,8 @@ def fingerprint(*parts: Any) -> str:
 
 # ----- engines ---------------------------------------------------------------------------
 class Engines:
-    """Engines by model, built on first use and closed at the end (presets stay open)."""
+    """Engines by model, built on first use; building one closes the one before (two
+    32B models would not fit one GPU together); presets (tests) stay open."""
 
     def __init__(
         self, opts: EngineOptions | None = None, preset: dict[str, Any] | None = None, seed: int = 0
@@ -142,6 +143,7 @@ class Engines:
         if key in self.preset:
             return self.preset[key]
         if key not in self.built:
+            self.close()  # one model in memory at a time: stages run one after another
             self.built[key] = replace(self.opts, model=key).build(seed=self.seed)
         return self.built[key]
 
