@@ -29,6 +29,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
 
 
+# Qwen2.5 shapes (config.json of the released models): the real architecture and sizes.
+SHAPES = {
+    "1.5b": dict(
+        layers=28, hidden=1536, intermediate=8960, heads=12, kv_heads=2, vocab_size=151936
+    ),
+    "7b": dict(layers=28, hidden=3584, intermediate=18944, heads=28, kv_heads=4, vocab_size=152064),
+}
+
+
 def ceilings() -> dict:
     import torch
 
@@ -172,6 +181,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--skip", default="", help="comma list: overhead,latency,decode,default")
+    ap.add_argument("--shape", default="1.5b", choices=sorted(SHAPES))
     ap.add_argument("--engine-arg", action="append", default=[], help="extra vLLM engine KEY=VALUE")
     args = ap.parse_args()
     out = Path(args.out)
@@ -194,17 +204,14 @@ def main() -> None:
     save()
 
     t = time.perf_counter()
+    shape = SHAPES[args.shape]
+    results["shape"] = {"name": args.shape, **shape}
     model = make_scripted_model(
-        "/tmp/qwen2.5-1.5b-shape",
+        f"/tmp/qwen2.5-{args.shape}-shape",
         think_len=args.segment,
         wait_len=args.segment - 1,
-        layers=28,
-        hidden=1536,
-        intermediate=8960,
-        heads=12,
-        kv_heads=2,
-        vocab_size=151936,
         max_positions=32768,
+        **shape,
     )
     results["model_build_s"] = time.perf_counter() - t
     total, per_token = weight_bytes_per_token(str(model))

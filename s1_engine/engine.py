@@ -176,11 +176,16 @@ class Engine:
         policy: BudgetPolicy | None = None,
         format: str | None = None,
         paused: bool = False,
+        live: bool = True,
     ) -> Session:
         """Start one request and return its live session (thread-safe).
 
         `paused=True` returns it unstarted: interventions queued before `begin()` apply
         before the first token (e.g. `force_wait(now=False)`: Wait at the first end attempt).
+        `live=False` is for batch work (evaluation): tokens arrive per backend request,
+        not per token, and stream items carry no text; the result is the same, token for
+        token, and much cheaper for thousands of concurrent requests. Interventions still
+        work but take effect at the next backend request boundary.
         """
         if self._closed:
             raise S1Error("the engine is closed", "create a new Engine")
@@ -212,7 +217,7 @@ class Engine:
             raise S1Error(
                 f"{len(prompts)} prompts but {len(policies)} policies", "give one policy per prompt"
             )
-        sessions = [self.start(p, pol) for p, pol in zip(prompts, policies)]
+        sessions = [self.start(p, pol, live=False) for p, pol in zip(prompts, policies)]
         return [s.result() for s in sessions]
 
     # ----- lifetime ---------------------------------------------------------------------

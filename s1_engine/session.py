@@ -35,8 +35,10 @@ class Session:
         backend: Backend,
         tokenizer: Any,
         loop: asyncio.AbstractEventLoop,
+        live: bool = True,
     ) -> None:
         self.id = session_id
+        self.live = live
         self.machine = machine
         self._backend = backend
         self._tokenizer = tokenizer
@@ -143,9 +145,12 @@ class Session:
         m = self.machine
         for item in m.drain():
             if isinstance(item, Tokens):
-                if item.start < len(self._decoder.ids):
-                    self._decoder.truncate(item.start)
-                text = self._decoder.push(item.ids)
+                if not self.live:
+                    text = ""  # batch work: the result is decoded once at the end
+                else:
+                    if item.start < len(self._decoder.ids):
+                        self._decoder.truncate(item.start)
+                    text = self._decoder.push(item.ids)
                 self._publish(
                     TokenDelta(
                         item.segment,

@@ -19,6 +19,7 @@ class GenerateRequest:
     sampling: SamplingConfig
     stop_ids: frozenset[int]
     cache_key: str | None = None  # continuations of one session share a key (prefix reuse)
+    stream: bool = True  # False: the tokens may come in one chunk at the end (batch work)
 
 
 @dataclass

@@ -113,7 +113,10 @@ class VLLMBackend:
             stop_token_ids=sorted(request.stop_ids),
             skip_special_tokens=False,
             detokenize=False,
-            output_kind=RequestOutputKind.DELTA,
+            # A batch request needs its tokens only at the end: vLLM stops it exactly where
+            # the budget-forcing machine acts (max_tokens = budget left, stop ids), so
+            # nothing is lost, and no per-token output crosses into Python.
+            output_kind=RequestOutputKind.DELTA if request.stream else RequestOutputKind.FINAL_ONLY,
         )
         prompt = TokensPrompt(prompt_token_ids=list(request.prompt_ids))
         async for out in self.engine.generate(prompt, params, request.request_id):
