@@ -240,9 +240,11 @@ def test_model_stages_alone(capsys, tmp_path, tiny_model):
     model = ["-m", tiny_model, "--backend", "hf"]
     code, out, err = run_cli(capsys, "curate", "traces", pool, "--out", t, *model)
     assert code == 0, err
-    code, out, err = run_cli(
-        capsys, "curate", "difficulty", t, "--out", d, *model, "--ref-model", tiny_model
-    )
+    from s1_engine.testing import make_scripted_model
+
+    short = make_scripted_model(tmp_path / "short", think_len=5)  # a second reference model
+    refs = ["--ref-model", tiny_model, "--ref-model", short]
+    code, out, err = run_cli(capsys, "curate", "difficulty", t, "--out", d, *model, *refs)
     assert code == 0, err
     assert "solved_by_all 1" in out
     import datasets
@@ -250,4 +252,6 @@ def test_model_stages_alone(capsys, tmp_path, tiny_model):
     ds = datasets.load_dataset(str(d), split="train")
     assert ds.num_rows == 2 and ds["trace_tokens"] == [10, 10]
     assert ds["trace_source"] == [f"teacher:{tiny_model}"] * 2
-    assert ds["ref_correct"] == [[False], [False]]
+    assert ds["ref_models"] == [[str(tiny_model), str(short)]] * 2
+    assert ds["ref_correct"] == [[False, False]] * 2
+    assert ds["ref_thinking_tokens"] == [[10, 5]] * 2

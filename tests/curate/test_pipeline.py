@@ -203,7 +203,9 @@ def test_the_model_stages_agree_on_vllm(
         ]
         for name in reports
     }
-    strip = lambda r: {
-        k: r[k] for k in ("id", "thinking", "trace_tokens", "ref_correct", "ref_thinking_tokens")
-    }  # noqa: E731
+    keys = ("id", "thinking", "trace_tokens", "ref_correct", "ref_thinking_tokens")
+
+    def strip(r: dict) -> dict:
+        return {k: r[k] for k in keys}
+
     assert [strip(r) for r in rows["hf"]] == [strip(r) for r in rows["vllm"]]
