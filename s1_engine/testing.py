@@ -13,6 +13,7 @@ on both, which is what exact budget-forcing tests need:
   writes ` w000 ... w004` (5 tokens) and tries again; its answer is ` xa xb xc` then
   `<|im_end|>`. Both lengths are parameters.
 - think-tags format: after `<think>\\n` it cycles ` ua ub uc` and never ends thinking.
+- after "begin" it writes `<think>` itself (the thinking start found in its own output).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"
 CYCLE = [" ua", " ub", " uc"]
 ANSWER = [" xa", " xb", " xc"]
 IGNORE_WORDS = ["Wait", "Hmm", "Alternatively"]
-WORDS = ["think", "answer"] + IGNORE_WORDS + CYCLE + ANSWER
+WORDS = ["think", "answer", "begin"] + IGNORE_WORDS + CYCLE + ANSWER
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
     "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
@@ -100,6 +101,7 @@ def scripted_successors(tok: object, think_len: int = 10, wait_len: int = 5) -> 
     chain(ANSWER, "<|im_end|>")
     nxt[one("<|im_end|>")] = one("<|im_end|>")
     nxt[one("<think>")] = one(CYCLE[0])
+    nxt[one("begin")] = one("<think>")  # a prompt ending in "begin": the model opens thinking
     nxt[one("\n")] = one(CYCLE[0])
     chain(CYCLE, CYCLE[0])
     nxt[one("</think>")] = one(ANSWER[0])
