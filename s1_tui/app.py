@@ -591,15 +591,12 @@ class S1App(App):
 
     def _column_line(self, run: Run) -> str:
         t = run.trace
-        line = (
-            f"{bar(t.thinking_tokens, t.budget, 10)} │ ans {t.answer_tokens} │ "
-            f"Wait {t.counts.n_waits} │ end {','.join(sorted(t.counts.ends)) or '–'}"
-        )
+        ends = ",".join(sorted(t.counts.ends)) or "–"
+        line = f"{bar(t.thinking_tokens, t.budget, 6)} ans {t.answer_tokens} W{t.counts.n_waits} end:{ends}"
         if run.grade is not None:
-            mark = "✔" if run.grade.correct else "✘"
-            line += f" │ {mark} {run.grade.extracted or '–'}"
+            line += f" {'✔' if run.grade.correct else '✘'} {run.grade.extracted or '–'}"
         elif run.finished:
-            line += f" │ {t.finish_reason}"
+            line += f" {t.finish_reason}"
         return line
 
     @property
