@@ -66,6 +66,10 @@ def grade_math(answer: str, reference: str) -> Grade:
     if not ok and pred and gold:
         # plain string equality catches answers sympy cannot parse (names, words)
         ok = _norm(extracted) == _norm(reference)
+    if not pred:
+        # math-verify read nothing (a word answer): the whole focused text must match
+        extracted = text.strip()
+        ok = bool(extracted) and _norm(extracted) == _norm(reference)
     return Grade(str(extracted), bool(ok))
 
 
