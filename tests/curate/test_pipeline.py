@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -187,10 +186,6 @@ def test_a_killed_run_resumes_where_it_stopped(planted_files, tiny_model, hf_eng
     assert asked["difficulty"]["new"] <= grown + 5 < bigger["survivors"]["traces"]
 
 
-@pytest.mark.skipif(
-    os.environ.get("S1_TEST_VLLM") != "1",
-    reason="starts vLLM (1.5-4 min on a shared CPU): set S1_TEST_VLLM=1 to run it",
-)
 def test_the_model_stages_agree_on_vllm(
     planted_files, tiny_model, hf_engine, vllm_engine, tmp_path
 ):
