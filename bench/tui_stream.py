@@ -78,7 +78,10 @@ async def bench(tokens: int, rate: float, size: tuple[int, int], press_every: fl
                 next_press = time.perf_counter() + press_every
         produced_done = src.finished
         # drain: until the pane holds the whole trace
+        drain_deadline = time.perf_counter() + 30
         while rendered_chars(pane) < len(run.trace.thinking):
+            if time.perf_counter() > drain_deadline:
+                break
             await asyncio.sleep(0.005)
         drained = time.perf_counter()
         chars = len(run.trace.thinking)
@@ -120,6 +123,8 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     r = asyncio.run(bench(args.tokens, args.rate, (args.width, args.height), args.press_every))
+    r["load_average_1m"] = round(os.getloadavg()[0], 2)
+    r["cpus"] = os.cpu_count()
     behind = r["drain_after_last_token_s"] > 0.5 or r["produced_rate"] < 0.9 * args.rate
     slow_keys = (r["key_latency_ms_max"] or 0) >= 100
     r["kept_up"] = not behind

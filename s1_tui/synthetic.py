@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 from s1_engine.events import Event, StreamItem, TokenDelta
 
-WORDS = [" the", " sum", " of", " $x^2$", " and", " 2", " is", " **even**,", " so", " we", " get"]
+WORDS = [" the", " sum", " of", " x^2", " and", " 2", " is", " **even**,", " so", " we", " get"]
 
 
 class SyntheticSession:

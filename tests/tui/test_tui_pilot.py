@@ -294,3 +294,17 @@ async def test_side_by_side_demo_with_grading(hf_engine):
             assert "xa xb xc" in r.view.answer.text
         line = str(app.query_one("#run0 .line").render())
         assert "✔" in line or "✘" in line
+
+
+async def test_command_palette_lists_the_actions(hf_engine):
+    app = make_app(hf_engine, format="s1")
+    async with app.run_test(size=SIZE) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for title in ("New (n)", "History (h)", "Ignore str (g)", "Model (m)", "Help (f1)"):
+            assert title in titles
+        assert "Wait (w)" not in titles  # nothing runs: not offered
+        await pilot.press("ctrl+p")
+        await pilot.press(*"History")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: type(app.screen).__name__ == "HistoryScreen", 5, "history")
