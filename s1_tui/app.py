@@ -422,7 +422,7 @@ class S1App(App):
 
     # ----- flushing into the panes ------------------------------------------------------
     async def _flush_panes(self) -> None:
-        if not self.query("#columns"):
+        if not self.query("#columns") or not self.screen_stack:
             return  # shutting down
         self.flushes += 1
         for run in list(self.runs):
@@ -451,7 +451,7 @@ class S1App(App):
         run.finished = True
         if run.session is not None and hasattr(run.session, "aresult"):
             result = await run.session.aresult()
-            self._grade(run, result.answer)
+            await self._grade(run, result.answer)
             self._save(run, result)
         if run not in self.runs:
             return  # an earlier question, stopped by a new one: saved, not shown
@@ -472,14 +472,15 @@ class S1App(App):
         self._update_status()
         self._refresh_keys()
 
-    def _grade(self, run: Run, answer: str) -> None:
+    async def _grade(self, run: Run, answer: str) -> None:
+        """Grade off the UI loop (math-verify may take a while on odd answers)."""
         ref = self.settings.tui.reference
         if not ref:
             return
         from s1_engine.grading import grade
 
         try:
-            run.grade = grade(answer, ref, self.settings.tui.grade_kind)
+            run.grade = await asyncio.to_thread(grade, answer, ref, self.settings.tui.grade_kind)
         except Exception as e:  # noqa: BLE001 - grading must not take the app down
             self.notify(f"grading failed: {e}", severity="warning")
 

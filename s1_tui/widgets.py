@@ -187,23 +187,14 @@ class RunView(Vertical):
         label = Static(self._label_text, classes="label")
         label.display = bool(self._label_text)
         yield label
-        yield StreamPane("thinking", id="thinking")
-        yield StreamPane("answer", id="answer")
-        line = Static("", classes="line")
-        line.display = self._show_line
-        yield line
-
-    @property
-    def thinking(self) -> StreamPane:
-        return self.query_one("#thinking", StreamPane)
-
-    @property
-    def answer(self) -> StreamPane:
-        return self.query_one("#answer", StreamPane)
-
-    @property
-    def line(self) -> Static:
-        return self.query_one(".line", Static)
+        # kept as attributes: the flush timer may still tick while the app shuts down
+        self.thinking = StreamPane("thinking", id="thinking")
+        self.answer = StreamPane("answer", id="answer")
+        self.line = Static("", classes="line")
+        self.line.display = self._show_line
+        yield self.thinking
+        yield self.answer
+        yield self.line
 
     async def clear(self) -> None:
         await self.thinking.set_text("")

@@ -53,5 +53,5 @@ def test_help_screen(snap_compare, hf_engine):
 
 
 def test_side_by_side_demo(snap_compare, hf_engine):
-    app = make_app(hf_engine, format="s1", demo="4,8,w1", reference="xa", clock=frozen)
+    app = make_app(hf_engine, format="s1", demo="4,8,w1", reference="xa xb xc", clock=frozen)
     assert snap_compare(app, terminal_size=SIZE, run_before=ask_and_finish)
