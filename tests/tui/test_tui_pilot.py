@@ -11,6 +11,8 @@ import asyncio
 import json
 import time
 
+from textual.widgets import Input
+
 from s1_engine import Engine
 
 from .conftest import SIZE, ask, finished, kinds, make_app, until
@@ -175,8 +177,8 @@ async def test_key_press_acted_on_within_100ms_during_a_fast_stream():
     assert max(lat) < 0.1, lat
 
 
-async def test_model_that_fails_to_load_is_shown_and_app_stays_usable(tmp_path):
-    app = make_app(None, model=str(tmp_path / "no-such-model"))
+async def test_model_that_fails_to_load_is_shown_and_app_stays_usable(tmp_path, tiny_model):
+    app = make_app(None, model=str(tmp_path / "no-such-model"), format="s1")
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.engine_state == "failed", 30, "the load error")
         banner = str(app.query_one("#error").render())
@@ -191,7 +193,18 @@ async def test_model_that_fails_to_load_is_shown_and_app_stays_usable(tmp_path):
         await pilot.press("h")
         assert type(app.screen).__name__ == "HistoryScreen"
         await pilot.press("escape")
+        # load another model from inside the app, then ask
+        await pilot.press("m")
+        assert type(app.screen).__name__ == "AskText"
+        app.screen.query_one(Input).value = str(tiny_model)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.engine_state == "ready", 60, "the new model")
+        assert not app.query_one("#error").has_class("shown")
+        await ask(pilot)
+        await finished(pilot)
+        assert app.runs[0].view.answer.text.strip() == "xa xb xc"
         await pilot.press("ctrl+q")
+    app.close_engine()
 
 
 async def ask_without_engine(pilot) -> None:
@@ -307,3 +320,44 @@ async def test_command_palette_lists_the_actions(hf_engine):
         await pilot.pause(0.3)
         await pilot.press("enter")
         await until(pilot, lambda: type(app.screen).__name__ == "HistoryScreen", 5, "history")
+
+
+async def test_ignore_string_key(hf_engine):
+    """g sets the ignore string for the next runs (and the running ones)."""
+    app = make_app(hf_engine, format="s1")
+    app.settings.policy.num_ignore = "1"
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("escape")  # out of the prompt box
+        await pilot.press("g")
+        box = app.screen.query_one(Input)
+        assert box.value == "Wait"
+        box.value = "Hmm"
+        await pilot.press("enter")
+        assert app.settings.policy.ignore_str == "Hmm"
+        await ask(pilot)
+        await finished(pilot)
+        text = app.runs[0].view.thinking.text
+        assert "t009 `⟪Hmm · budget⟫`  w000" in text
+
+
+async def test_view_follows_the_stream_until_scrolled_up_and_f_follows_again():
+    from s1_tui.synthetic import SyntheticSession
+
+    app = make_app(None, load=False)
+    src = SyntheticSession(tokens=100_000, rate=2500)
+    async with app.run_test(size=SIZE) as pilot:
+        app.show_source(src, "fast", session=src)
+        pane = None
+        await until(pilot, lambda: app.runs and app.runs[0].view.thinking.is_anchored, 20, "anchor")
+        pane = app.runs[0].view.thinking
+        await pilot.pause(0.3)
+        assert pane.scroll_y >= pane.max_scroll_y - 2  # following
+        pane.scroll_home(animate=False)  # the user scrolls up to read
+        pane.release_anchor()
+        await pilot.pause(0.5)
+        assert pane.scroll_y < pane.max_scroll_y - 10  # left where the user put it
+        await pilot.press("f")
+        await pilot.pause(0.3)
+        assert pane.scroll_y >= pane.max_scroll_y - 2  # following again
+        await pilot.press("s")
+        await finished(pilot, 20)
