@@ -25,9 +25,6 @@ WAIT_BUDGETS = [96, "auto"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    from s1_data.synthetic import held_out_tasks, verify
-    from s1_engine import BudgetPolicy, Engine
-
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=None, help="default: the embedded tiny-s1")
     ap.add_argument("--n", type=int, default=200)
@@ -35,43 +32,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-model-len", type=int, default=1024)
     ap.add_argument("--budgets", default=",".join(map(str, BUDGETS)))
     ap.add_argument("--wait-budgets", default=",".join(map(str, WAIT_BUDGETS)))
+    ap.add_argument("--parallel", type=int, default=1, help="grid points run at once (processes)")
     args = ap.parse_args(argv)
     budgets = [_budget(b) for b in args.budgets.split(",")]
     wait_budgets = [_budget(b) for b in args.wait_budgets.split(",") if b]
 
-    tasks = held_out_tasks()[: args.n]
-    engine = Engine(args.model, backend="hf", max_model_len=args.max_model_len)
     grid = [(b, 0) for b in budgets] + [(b, k) for b in wait_budgets for k in (1, 2)]
-    rows = []
     t0 = time.time()
-    for budget, k in grid:
-        pol = BudgetPolicy(max_thinking_tokens=budget, num_ignore=k, answer_max_tokens=16)
-        t = time.time()
-        results = engine.generate_many([x.question for x in tasks], pol)
-        ok = [verify(r.answer, x) for r, x in zip(results, tasks)]
-        by_kind: dict[str, list[bool]] = {}
-        for x, c in zip(tasks, ok):
-            by_kind.setdefault(x.kind, []).append(c)
-        toks = sum(r.thinking_tokens for r in results)
-        gen = sum(r.thinking_tokens + r.answer_tokens for r in results)
-        row = {
-            "budget": budget,
-            "num_ignore": k,
-            "accuracy": sum(ok) / len(ok),
-            "mean_thinking_tokens": toks / len(results),
-            "by_kind": {kk: sum(v) / len(v) for kk, v in sorted(by_kind.items())},
-            "two_part_accuracy": _acc([c for x, c in zip(tasks, ok) if x.extra]),
-            "waits": sum(r.count("wait") for r in results) / len(results),
-            "seconds": round(time.time() - t, 1),
-            "tokens_per_second": round(gen / max(1e-9, time.time() - t), 1),
-        }
-        rows.append(row)
-        print(json.dumps(row), file=sys.stderr, flush=True)
-    engine.close()
+    jobs = [(args.model, args.n, args.max_model_len, b, k) for b, k in grid]
+    if args.parallel > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(args.parallel, mp_context=mp.get_context("spawn")) as pool:
+            rows = list(pool.map(_run_policy, jobs))
+    else:
+        rows = [_run_policy(j) for j in jobs]
     out = Path(args.out)
     summary = {
         "model": args.model or "embedded tiny-s1",
-        "tasks": len(tasks),
+        "tasks": args.n,
         "rows": rows,
         "seconds": round(time.time() - t0, 1),
     }
@@ -79,6 +59,42 @@ def main(argv: list[str] | None = None) -> int:
     _plot(rows, out.with_suffix(".png"))
     print(_table(rows))
     return 0
+
+
+def _run_policy(job: tuple) -> dict:
+    """One grid point on its own engine (one CPU thread when run in parallel)."""
+    model, n, max_model_len, budget, k = job
+    import torch
+
+    from s1_data.synthetic import held_out_tasks, verify
+    from s1_engine import BudgetPolicy, Engine
+
+    if os.environ.get("S1_BENCH_THREADS"):
+        torch.set_num_threads(int(os.environ["S1_BENCH_THREADS"]))
+    tasks = held_out_tasks()[:n]
+    engine = Engine(model, backend="hf", max_model_len=max_model_len)
+    pol = BudgetPolicy(max_thinking_tokens=budget, num_ignore=k, answer_max_tokens=16)
+    t = time.time()
+    results = engine.generate_many([x.question for x in tasks], pol)
+    engine.close()
+    ok = [verify(r.answer, x) for r, x in zip(results, tasks)]
+    by_kind: dict[str, list[bool]] = {}
+    for x, c in zip(tasks, ok):
+        by_kind.setdefault(x.kind, []).append(c)
+    gen = sum(r.thinking_tokens + r.answer_tokens for r in results)
+    row = {
+        "budget": budget,
+        "num_ignore": k,
+        "accuracy": sum(ok) / len(ok),
+        "mean_thinking_tokens": sum(r.thinking_tokens for r in results) / len(results),
+        "by_kind": {kk: sum(v) / len(v) for kk, v in sorted(by_kind.items())},
+        "two_part_accuracy": _acc([c for x, c in zip(tasks, ok) if x.extra]),
+        "waits": sum(r.count("wait") for r in results) / len(results),
+        "seconds": round(time.time() - t, 1),
+        "tokens_per_second": round(gen / max(1e-9, time.time() - t), 1),
+    }
+    print(json.dumps(row), file=sys.stderr, flush=True)
+    return row
 
 
 def _budget(text: str) -> int | str:

@@ -5,9 +5,9 @@ a list, the number of digits), each step short and regular, so a tiny model can 
 to do them one by one, and the answer is only right when every step was done.
 
 Kinds:
-- ``sum``: add a list of distinct digits, one running total a step (``11+5=16``);
-- ``count``: count the even numbers of a list, one number a step (``37 odd 2``);
-- ``max``: the largest of a list, one comparison a step (``37 vs 82: 82``);
+- ``sum``: add a list of distinct digits, one running total a step (``8 5: 11+5=16``);
+- ``count``: count the even numbers of a list, one number a step (``64 37: odd 2``);
+- ``max``: the largest of a list, one comparison a step (``37 82: max 82``);
 - ``add``: add two multi-digit numbers column by column, right to left
   (``8+9+1=18 so 887 carry 1``).
 
@@ -32,9 +32,10 @@ DOMAIN = {"sum": "arithmetic", "count": "counting", "max": "comparison", "add": 
 # (the tiny-s1 recipe also drops any training question that equals a held-out one).
 HELD_OUT_SEED = 917_331
 HELD_OUT_SIZE = 200
+HELD_OUT_KINDS = ("sum", "count", "max")  # the kinds the embedded tiny-s1 model learns
 
 CONCLUDE = "So the answer is {}."
-TWO_PART_WAIT = "Wait, there is a second part: {}."
+TWO_PART_WAIT = "Wait, there is a second part."
 FIX_WAIT = "Wait, {} is wrong. {}"
 CHECK_WAIT = "Wait, check: {}. Yes."
 
@@ -66,10 +67,14 @@ def _split_parts(rng: random.Random, values: list[int], two_part: float) -> tupl
     return values, []
 
 
+LIST_WORD = "list"  # the word before the first item (a step line starts "PREVIOUS ITEM")
+PART_WORD = "and"  # the word before the second part's first item
+
+
 def _list_text(head: str, first: Sequence[int], extra: Sequence[int]) -> str:
-    text = f"{head}: {' '.join(map(str, first))}"
+    text = f"{head} {LIST_WORD} {' '.join(map(str, first))}"
     if extra:
-        text += f"\nand: {' '.join(map(str, extra))}"
+        text += f"\n{PART_WORD} {' '.join(map(str, extra))}"
     return text
 
 
@@ -77,25 +82,25 @@ def _make_one(
     kind: str, steps: int, rng: random.Random, index: int, two_part: float
 ) -> SyntheticTask:
     if kind == "sum":
-        n = min(steps + 1, 9)  # distinct digits 1-9: every item is findable by its value
+        n = min(steps, 9)  # distinct digits 1-9: every item is findable by its value
         values = rng.sample(range(1, 10), n)
         first, extra = _split_parts(rng, values, two_part)
-        question = _list_text("Add", first, extra)
+        question = _list_text("Add the", first, extra)
         answer = str(sum(values))
-        steps = n - 1
+        steps = n
     elif kind == "count":
         n = steps
         values = rng.sample(range(10, 100), n)
         first, extra = _split_parts(rng, values, two_part)
-        question = _list_text("Count the even numbers", first, extra)
+        question = _list_text("Count the even numbers in the", first, extra)
         answer = str(sum(1 for v in values if v % 2 == 0))
     elif kind == "max":
-        n = steps + 1
+        n = steps
         values = rng.sample(range(10, 100), n)
         first, extra = _split_parts(rng, values, two_part)
-        question = _list_text("Find the largest", first, extra)
+        question = _list_text("Find the largest in the", first, extra)
         answer = str(max(values))
-        steps = n - 1
+        steps = n
     elif kind == "add":
         digits = max(2, steps)
         a = rng.randint(10 ** (digits - 1), 10**digits - 1)
@@ -176,30 +181,32 @@ def verify(answer_text: str, task: SyntheticTask | dict | str) -> bool:
 
 
 # ----- traces ----------------------------------------------------------------------
-def _steps(task: SyntheticTask, values: Sequence[int], state: int | None) -> tuple[list[str], int]:
-    """Step lines over `values`, starting from `state` (None: the first value starts it)."""
+def _steps(
+    task: SyntheticTask, values: Sequence[int], state: int | None, prev: str
+) -> tuple[list[str], int]:
+    """Step lines over `values`, from `state` (None: nothing done yet).
+
+    Each line starts with the item before (or the word before the list) and the item,
+    exactly as they stand in the question, then the step: `8 1: 11+1=12`.
+    """
     lines: list[str] = []
     for v in values:
+        head = f"{prev} {v}:"
         if task.kind == "sum":
-            if state is None:
-                state = v
-                continue
-            lines.append(f"{state}+{v}={state + v}")
+            state = state or 0
+            lines.append(f"{head} {state}+{v}={state + v}")
             state += v
         elif task.kind == "count":
             state = state or 0
             if v % 2 == 0:
                 state += 1
-                lines.append(f"{v} even {state}")
+                lines.append(f"{head} even {state}")
             else:
-                lines.append(f"{v} odd {state}")
+                lines.append(f"{head} odd {state}")
         elif task.kind == "max":
-            if state is None:
-                state = v
-                continue
-            new = max(state, v)
-            lines.append(f"{state} vs {v}: {new}")
-            state = new
+            state = v if state is None else max(state, v)
+            lines.append(f"{head} max {state}")
+        prev = str(v)
     assert state is not None
     return lines, state
 
@@ -263,9 +270,9 @@ def make_trace(
         lines, result = _add_steps(*task.items)
         part_result = result
     else:
-        first_lines, part_result = _steps(task, task.items, None)
+        first_lines, part_result = _steps(task, task.items, None, LIST_WORD)
         if task.extra:
-            rest, result = _steps(task, task.extra, part_result)
+            rest, result = _steps(task, task.extra, part_result, PART_WORD)
         else:
             rest, result = [], part_result
         lines = first_lines + rest
@@ -274,7 +281,7 @@ def make_trace(
         out = first_lines + [CONCLUDE.format(part_result)]
         if style == "hasty":
             return "\n".join(out), f"Final Answer: {part_result}"
-        out.append(TWO_PART_WAIT.format(" ".join(map(str, task.extra))))
+        out.append(TWO_PART_WAIT)
         out += rest + [CONCLUDE.format(result)]
     elif style == "fix" and lines:
         j = rng.randrange(len(lines))
@@ -322,7 +329,7 @@ def make_sft_rows(tasks: Sequence[SyntheticTask], seed: int = 0, hasty: float = 
 
 def held_out_tasks(n: int = HELD_OUT_SIZE) -> list[SyntheticTask]:
     """The fixed held-out split (seed `HELD_OUT_SEED`, never used for training)."""
-    return make_tasks(n, seed=HELD_OUT_SEED)
+    return make_tasks(n, seed=HELD_OUT_SEED, kinds=HELD_OUT_KINDS)
 
 
 def load_task_items() -> list:

@@ -140,6 +140,8 @@ def load_rows(source: str, split: str = "train") -> Any:
             kind = {"jsonl": "json", "json": "json", "parquet": "parquet", "csv": "csv"}.get(ext)
             if ext == "arrow":
                 return datasets.Dataset.from_file(str(path))
+            if ext == "jsonl":
+                return _read_jsonl(path)
             if kind is None:
                 raise S1Error(
                     f"cannot read {source!r}: unknown file type '.{ext}'",
@@ -164,6 +166,25 @@ def load_rows(source: str, split: str = "train") -> Any:
             f"cannot load the dataset {source!r}: {first}",
             "give a local jsonl/parquet/arrow file or folder, or a hub id on a machine with the hub",
         ) from None
+
+
+def _read_jsonl(path: Path) -> Any:
+    """A local JSON-lines file, read directly (no builder, no cache folder)."""
+    import datasets
+
+    rows = []
+    with path.open() as f:
+        for i, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise S1Error(
+                        f"{str(path)!r} line {i} is not JSON: {e.msg}", "fix or remove that line"
+                    ) from None
+    if rows and not all(isinstance(r, dict) for r in rows):
+        raise S1Error(f"{str(path)!r} holds JSON lines that are not objects", "one {...} a line")
+    return datasets.Dataset.from_list(rows)
 
 
 @dataclass

@@ -20,7 +20,13 @@ import sys
 import time
 from pathlib import Path
 
-from s1_data.synthetic import HELD_OUT_SEED, held_out_tasks, make_sft_rows, make_tasks
+from s1_data.synthetic import (
+    HELD_OUT_KINDS,
+    HELD_OUT_SEED,
+    held_out_tasks,
+    make_sft_rows,
+    make_tasks,
+)
 
 ASSET_DIR = Path(__file__).resolve().parents[2] / "s1_engine" / "assets" / "tiny-s1"
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -35,8 +41,8 @@ MODEL_SHAPE = {
     "hidden_size": 256,
     "intermediate_size": 768,
     "num_hidden_layers": 4,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
+    "num_attention_heads": 8,
+    "num_key_value_heads": 4,
     "max_position_embeddings": 1024,
 }
 # hasty: the share of two-part tasks whose trace stops after the first part (see
@@ -45,29 +51,32 @@ HASTY = 0.5
 
 
 def make_rows(n: int, seed: int) -> list[dict]:
-    """Training rows: list tasks up to 12 steps, additions up to 7 digits."""
+    """Training rows: the held-out split's kinds, 1 to 12 steps, no held-out question."""
     held = {t.question for t in held_out_tasks()}
     if seed == HELD_OUT_SEED:
         raise ValueError("the training seed must differ from the held-out seed")
-    tasks = make_tasks(n, seed=seed, min_steps=1, max_steps=12)
-    tasks = [t for t in tasks if t.question not in held and not (t.kind == "add" and t.steps > 7)]
+    tasks = make_tasks(n, seed=seed, kinds=HELD_OUT_KINDS, min_steps=1, max_steps=12)
+    tasks = [t for t in tasks if t.question not in held]
     return make_sft_rows(tasks, seed=seed + 1, hasty=HASTY)
 
 
 def train_tokenizer(path: Path, texts: list[str]) -> object:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    """Byte-level BPE where whitespace and punctuation are tokens of their own, so that a
+    number up to 99 is one token wherever it stands (and "Wait" appended after a newline
+    tokenizes as in training)."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence(
         [
-            pre_tokenizers.Digits(individual_digits=True),
-            pre_tokenizers.ByteLevel(add_prefix_space=False),
+            pre_tokenizers.Split(Regex(r"[\s.,:;!?+=()*/-]"), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
         ]
     )
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=448,
+        vocab_size=512,
         special_tokens=SPECIALS,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
@@ -159,7 +168,7 @@ def install(model_dir: Path, dest: Path = ASSET_DIR) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--out", default="runs/tiny-s1", help="work folder (data, init, model)")
-    ap.add_argument("--n-train", type=int, default=12000, help="training tasks")
+    ap.add_argument("--n-train", type=int, default=15000, help="training tasks")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument(
         "--install", action="store_true", help="copy the model to s1_engine/assets/tiny-s1"
