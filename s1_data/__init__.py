@@ -7,15 +7,16 @@ def _register_tasks() -> None:
     """Offer the held-out synthetic split to `s1 eval` as the task "synthetic"."""
     try:
         from s1_engine.tasks import register_task
-    except ImportError:  # the task registry is not in this engine yet
+    except ImportError:  # an engine without the task registry
         return
     from .synthetic import load_task_items
 
     register_task(
         "synthetic",
         load_task_items,
-        "procedural reasoning (sums, counting, comparisons, multi-digit addition); "
+        "procedural reasoning (running sums, counting, largest of a list; 1-12 steps); "
         "the held-out split the embedded tiny-s1 model never saw",
+        instruction="",  # the question alone: tiny-s1 was trained on bare questions
     )
 
 

@@ -104,15 +104,22 @@ def load_recipe(path_or_name: str) -> dict[str, Any]:
     text = path.read_text()
     try:
         if path.suffix == ".toml":
-            import tomllib
-
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10
+                raise S1Error("TOML recipes need Python 3.11+", "use a .yaml recipe") from None
             data = tomllib.loads(text)
         else:
             import yaml
 
             data = yaml.safe_load(text) or {}
+    except S1Error:
+        raise
     except Exception as e:
-        raise S1Error(f"cannot read the recipe {str(path)!r}: {e}", "check its syntax") from None
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise S1Error(
+            f"cannot read the recipe {str(path)!r}: {first}", "check its syntax"
+        ) from None
     if not isinstance(data, dict):
         raise S1Error(f"the recipe {str(path)!r} is not a mapping", "write key: value lines")
     return data.get("train", data)
