@@ -11,6 +11,7 @@ import pytest
 from s1_data.synthetic import (
     HELD_OUT_SEED,
     held_out_tasks,
+    make_sft_rows,
     make_tasks,
     make_trace,
     verify,
@@ -203,3 +204,24 @@ def test_overlong_rows_are_dropped_or_truncated_and_counted(
     kept = prepare(base.with_overrides({"overlong": "truncate"}), tok)
     assert (len(kept.dataset), kept.truncated_long, kept.dropped_long) == (2, 1, 0)
     assert json.dumps(kept.columns)
+
+
+def test_parquet_and_saved_folders_load(tmp_path: Path, tiny_random_model: Path) -> None:
+    import datasets
+
+    from s1_engine.engine import load_tokenizer
+    from s1_train.train import prepare
+
+    rows = make_sft_rows(make_tasks(6, seed=2, kinds=["sum"], max_steps=3), seed=2)
+    ds = datasets.Dataset.from_list(rows)
+    ds.to_parquet(str(tmp_path / "d.parquet"))
+    ds.save_to_disk(str(tmp_path / "saved"))
+    datasets.DatasetDict({"train": ds}).save_to_disk(str(tmp_path / "saved_dict"))
+    text = datasets.Dataset.from_list(
+        [{"text": "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n" + "x"}]
+    )
+    text.save_to_disk(str(tmp_path / "text"))
+    tok = load_tokenizer(str(tiny_random_model))
+    for src, n in (("d.parquet", 6), ("saved", 6), ("saved_dict", 6), ("text", 1)):
+        data = prepare(TrainConfig(dataset=str(tmp_path / src)), tok)
+        assert len(data.dataset) == n, src
