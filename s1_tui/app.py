@@ -12,6 +12,7 @@ own background loop, so the app never blocks on it.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
@@ -211,6 +212,7 @@ class S1App(App):
         self._group = 0
         self.flushes = 0
         self._keys_state: tuple = ()
+        self._gc_saved: tuple[int, int, int] | None = None
 
     # ----- layout ---------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -225,6 +227,29 @@ class S1App(App):
                 yield RunView(0)
         yield Static("", id="status")
         yield Footer()
+
+    # ----- garbage collection: no full collections while a stream runs --------------------
+    def _gc_streaming(self, on: bool) -> None:
+        """A full (gen 2) collection of a big widget tree takes 0.1-0.4 s here, which is a
+        frozen UI and a late key press. While a run streams, only the young generations
+        are collected; the full collection runs once the runs are done."""
+        if on and self._gc_saved is None:
+            self._gc_saved = gc.get_threshold()
+            t0, t1, _ = self._gc_saved
+            gc.set_threshold(t0, t1, 1_000_000)
+        elif not on and self._gc_saved is not None:
+            gc.set_threshold(*self._gc_saved)
+            self._gc_saved = None
+            self.set_timer(2.0, self._gc_when_idle)
+
+    def _gc_when_idle(self) -> None:
+        if self._gc_saved is None and not self._live_runs():
+            gc.collect()
+
+    def on_unmount(self) -> None:
+        if self._gc_saved is not None:
+            gc.set_threshold(*self._gc_saved)
+            self._gc_saved = None
 
     def on_mount(self) -> None:
         if self.settings.tui.theme:
@@ -402,6 +427,7 @@ class S1App(App):
     @work(group="runs")
     async def _consume(self, run: Run) -> None:
         """Read the run's stream on Textual's loop: per item only cheap bookkeeping."""
+        self._gc_streaming(True)
         t0 = self.clock()
         feed, log = run.trace.feed, run.log
         try:
@@ -470,6 +496,8 @@ class S1App(App):
                 await pane.set_text(pretty)
         self._report_problems(run)
         self._update_status()
+        if all(r.finished for r in self.runs):
+            self._gc_streaming(False)
         self._refresh_keys()
 
     async def _grade(self, run: Run, answer: str) -> None:
