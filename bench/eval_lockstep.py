@@ -19,8 +19,8 @@ extra layers for real per-token compute. Thinking is sampled (seeded, temperatur
 a sampled token off the scripted chain restarts the thinking chain. The answer is greedy.
 Token counts are checked to be identical, request by request.
 
-    python bench/eval_lockstep.py                  # the figures in bench/eval_lockstep.md
-    python bench/eval_lockstep.py --questions 8 --repeats 1   # a quick look
+    python bench/eval_lockstep.py --json bench/eval_lockstep_cpu.json   # bench/eval_lockstep.md
+    python bench/eval_lockstep.py --questions 4 --max-model-len 2048     # longer tails
 """
 
 from __future__ import annotations
@@ -53,9 +53,9 @@ from s1_engine.backends.base import GenerateRequest  # noqa: E402
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--questions", type=int, default=16)
-    p.add_argument("--budgets", default="32,64,128,auto")
-    p.add_argument("--num-ignore", default="0,1,2,4")
+    p.add_argument("--questions", type=int, default=6)
+    p.add_argument("--budgets", default="64,256,auto")
+    p.add_argument("--num-ignore", default="0,1,2,4,8")
     p.add_argument(
         "--follow",
         type=float,
@@ -63,14 +63,14 @@ def parse_args() -> argparse.Namespace:
         help="chance that a sampled thinking token follows the script (sets the temperature)",
     )
     p.add_argument("--temperature", type=float, help="thinking temperature (overrides --follow)")
-    p.add_argument("--think-len", type=int, default=24)
-    p.add_argument("--wait-len", type=int, default=12)
-    p.add_argument("--layers", type=int, default=4)
+    p.add_argument("--think-len", type=int, default=16)
+    p.add_argument("--wait-len", type=int, default=8)
+    p.add_argument("--layers", type=int, default=2)
     p.add_argument("--hidden", type=int, default=512)
-    p.add_argument("--intermediate", type=int, default=2048)
+    p.add_argument("--intermediate", type=int, default=512)
     p.add_argument("--heads", type=int, default=0)
     p.add_argument("--kv-heads", type=int, default=2)
-    p.add_argument("--max-model-len", type=int, default=2048)
+    p.add_argument("--max-model-len", type=int, default=1024)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--max-batched-tokens", type=int, default=65536)
     p.add_argument("--skip-per-policy", action="store_true", help="omit lockstep per policy")
