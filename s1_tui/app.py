@@ -22,6 +22,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
@@ -312,7 +313,7 @@ class S1App(App):
 
     def _show_error(self, text: str | None) -> None:
         box = self.query_one("#error", Static)
-        box.update(text or "")
+        box.update(Content(text or ""))  # plain text: an error may hold "[...]"
         box.set_class(bool(text), "shown")
 
     def close_engine(self) -> None:
@@ -610,13 +611,13 @@ class S1App(App):
             parts.append(f"{len(self.columns)} columns")
             parts.append(self._rate())
             for run in self.runs:
-                run.view.line.update(self._column_line(run))
+                run.view.line.update(Content(self._column_line(run)))
         parts.append(self._state())
         text = " │ ".join(parts)
         if text != self._status_text:
             for box in self.query("#status").results(Static):
                 self._status_text = text
-                box.update(text)
+                box.update(Content(text))
 
     def _column_line(self, run: Run) -> str:
         t = run.trace
