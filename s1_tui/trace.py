@@ -76,11 +76,13 @@ class Trace:
 
     def _think(self, text: str) -> None:
         if text:
+            text = hard_breaks(text)
             self._thinking.append(text)
             self._new_thinking.append(text)
 
     def _add_answer(self, text: str) -> None:
         if text:
+            text = hard_breaks(text)
             self._answer.append(text)
             self._new_answer.append(text)
 
@@ -169,6 +171,12 @@ class Trace:
 
     def budget_int(self) -> int | None:
         return self.budget if isinstance(self.budget, int) else None
+
+
+def hard_breaks(text: str) -> str:
+    """Keep the model's line breaks: Markdown would join single newlines into one line
+    (a trailing double space makes a hard break; harmless inside code blocks)."""
+    return text.replace("\n", "  \n") if "\n" in text else text
 
 
 def _budget_value(text: str) -> int | str:

@@ -44,7 +44,7 @@ def test_trace_marks_each_intervention_by_who_made_it():
         " a `⟪Wait · user⟫`  b `⟪Hmm · budget⟫`  `⟪inject · user: let me see⟫`  "
         "`⟪budget → 50 · user⟫`  `⟪end of thinking · budget · 7 tokens⟫` "
     )
-    assert t.answer == "\nFinal Answer: 3"
+    assert t.answer == "  \nFinal Answer: 3"  # a hard line break in Markdown
     assert t.counts.waits == {"user": 1, "budget": 1} and t.counts.ends == {"budget": 1}
     assert t.budget == 50 and t.finish_reason == "stop" and t.done
     assert (t.thinking_tokens, t.answer_tokens) == (7, 4)
