@@ -214,3 +214,43 @@ def test_a_killed_run_resumes_with_the_same_totals_and_no_duplicate(
     assert resumed["runs"] == ref["runs"] == total
     assert resumed["policies"] == json.loads(json.dumps(ref["policies"]))
     assert "think=auto,wait=2" in capsys.readouterr().out  # the printed table
+
+
+def test_the_embedded_default_model_on_its_synthetic_task(capsys, tmp_path):
+    """`s1 eval` with no --model: the shipped tiny-s1 model on the held-out synthetic split;
+    summary.json, samples.jsonl and scaling.png agree."""
+    out = tmp_path / "default"
+    code = main(
+        [
+            "eval",
+            "--task",
+            "synthetic",
+            "--out",
+            str(out),
+            "--limit",
+            "6",
+            "--backend",
+            "hf",
+            "--max-thinking",
+            "8,32,auto",
+            "--num-ignore",
+            "0",
+            "--answer-max-tokens",
+            "24",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err[-2000:]
+    lines = read_lines(out / "samples.jsonl")
+    assert len(lines) == 6 * 3 and len({r["key"] for r in lines}) == 18
+    summary = json.loads((out / "summary.json").read_text())
+    assert "tiny-s1" in json.dumps(summary)  # the run names the embedded model
+    mine = recompute(lines)
+    for p in summary["policies"]:
+        for k, v in mine[p["policy"]].items():
+            assert p[k] == pytest.approx(v), (p["policy"], k)
+    by = {p["policy"]: p for p in summary["policies"]}
+    assert by["think=8,wait=0"]["mean_thinking_tokens"] <= 8
+    assert by["think=32,wait=0"]["mean_thinking_tokens"] <= 32
+    assert by["think=auto,wait=0"]["mean_thinking_tokens"] > 32  # it thinks longer when let
+    assert (out / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
