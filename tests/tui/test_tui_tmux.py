@@ -87,7 +87,7 @@ def test_s1_tui_in_tmux(tiny_model, tmp_path, private_dirs):
         tmux("send-keys", "-t", "s1", "w")
         screen = tmux.wait_for("⟪Wait · user⟫", timeout=30)
         tmux("send-keys", "-t", "s1", "e")
-        screen = tmux.wait_for("⟪end of thinking", "xa xb xc", "done: stop", timeout=30)
+        screen = tmux.wait_for("⟪end of", "xa xb xc", "done: stop", timeout=30)
         assert "Wait 1 (user 1)" in screen
         assert "end 1 (" in screen
         tmux("send-keys", "-t", "s1", "q")
