@@ -222,7 +222,9 @@ def _load_hub_task(task: HubTask, seed: int) -> list[TaskItem]:
     try:
         import datasets
 
-        datasets.logging.set_verbosity_error()
+        datasets.logging.set_verbosity(
+            datasets.logging.CRITICAL
+        )  # failures become one S1Error line
         datasets.disable_progress_bars()
         ds = datasets.load_dataset(task.hub_id, task.config, split=task.split)
     except Exception as e:
@@ -284,7 +286,9 @@ def _load_file(
     try:
         import datasets
 
-        datasets.logging.set_verbosity_error()
+        datasets.logging.set_verbosity(
+            datasets.logging.CRITICAL
+        )  # failures become one S1Error line
         datasets.disable_progress_bars()
         kwargs: dict[str, Any] = {"delimiter": "\t"} if path.suffix.lower() == ".tsv" else {}
         ds = datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)

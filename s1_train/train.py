@@ -138,7 +138,7 @@ def load_rows(source: str, split: str = "train") -> Any:
     """Any dataset `datasets` loads: a hub id, a local jsonl/json/parquet/csv/arrow file or folder."""
     import datasets
 
-    datasets.logging.set_verbosity_error()
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)  # failures become one S1Error line
     datasets.disable_progress_bars()
     path = Path(source)
     try:
