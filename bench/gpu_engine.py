@@ -38,44 +38,44 @@ SHAPES = {
 }
 
 
+def cuda_median_seconds(fn, warmup: int, repeats: int) -> float:
+    """Median time of fn() on the GPU, with CUDA events, after warm-up calls."""
+    import torch
+
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(repeats):
+        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        s.record()
+        fn()
+        e.record()
+        torch.cuda.synchronize()
+        times.append(s.elapsed_time(e) / 1e3)
+    return statistics.median(times)
+
+
+def matmul_rate(m: int = 8192) -> float:
+    """bf16 FLOP/s of an m x m x m matrix product on random data."""
+    import torch
+
+    x = torch.randn(m, m, dtype=torch.bfloat16, device="cuda")
+    y = torch.randn(m, m, dtype=torch.bfloat16, device="cuda")
+    return 2 * m**3 / cuda_median_seconds(lambda: x @ y, 3, 10)
+
+
 def ceilings() -> dict:
     import torch
 
     n = 1 << 30  # 1 GiB buffers
     a = torch.empty(n, dtype=torch.uint8, device="cuda").random_()
     b = torch.empty_like(a)
-    for _ in range(3):
-        b.copy_(a)
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(20):
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record()
-        b.copy_(a)
-        e.record()
-        torch.cuda.synchronize()
-        times.append(s.elapsed_time(e) / 1e3)
-    copy_bw = 2 * n / statistics.median(times)  # bytes read + written per second
-    del a, b
-    m = 8192
-    x = torch.randn(m, m, dtype=torch.bfloat16, device="cuda")
-    y = torch.randn(m, m, dtype=torch.bfloat16, device="cuda")
-    for _ in range(3):
-        x @ y
-    torch.cuda.synchronize()
-    t = []
-    for _ in range(10):
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record()
-        x @ y
-        e.record()
-        torch.cuda.synchronize()
-        t.append(s.elapsed_time(e) / 1e3)
-    flops = 2 * m**3 / statistics.median(t)
+    copy_bw = 2 * n / cuda_median_seconds(lambda: b.copy_(a), 3, 20)  # bytes read + written
     return {
         "gpu": torch.cuda.get_device_name(),
         "copy_bandwidth_GBps": copy_bw / 1e9,
-        "bf16_matmul_TFLOPs": flops / 1e12,
+        "bf16_matmul_TFLOPs": matmul_rate() / 1e12,
     }
 
 

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -35,22 +36,9 @@ def matmul_rate() -> float:
 
     if not torch.cuda.is_available():
         return float("nan")
+    from gpu_engine import matmul_rate as rate
 
-    m = 8192
-    x = torch.randn(m, m, dtype=torch.bfloat16, device="cuda")
-    y = torch.randn(m, m, dtype=torch.bfloat16, device="cuda")
-    for _ in range(3):
-        x @ y
-    torch.cuda.synchronize()
-    t = []
-    for _ in range(10):
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record()
-        x @ y
-        e.record()
-        torch.cuda.synchronize()
-        t.append(s.elapsed_time(e) / 1e3)
-    return 2 * m**3 / statistics.median(t)
+    return rate()
 
 
 def make_model(path: Path) -> int:
