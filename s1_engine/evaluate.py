@@ -13,7 +13,6 @@ skips every key already in the file, and never writes a key twice. When all are 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import os
 import time
@@ -292,12 +291,10 @@ async def _run_jobs(
         result = await session.aresult()
         return job, prompt, session, result
 
-    # batch sessions (tokens per backend request, not per token) where the engine has them
-    batch = {"live": False} if "live" in inspect.signature(engine.start).parameters else {}
     waiters = []
     for job in jobs:
         prompt = format_prompt(job.item, spec.instruction)
-        session = engine.start(prompt, job.policy, format=spec.format, **batch)
+        session = engine.start(prompt, job.policy, format=spec.format, live=False)  # batch session
         waiters.append(one(job, prompt, session))
     for next_done in asyncio.as_completed(waiters):
         job, prompt, session, result = await next_done

@@ -21,7 +21,7 @@ from typing import Any
 from . import events as ev
 from .backends.base import Backend, Chunk, GenerateRequest
 from .detok import IncrementalDecoder
-from .events import Event, Result, StreamItem, TokenDelta
+from .events import Result, StreamItem, TokenDelta
 from .forcing import BudgetForcer, Tokens
 
 _END = object()
@@ -285,7 +285,3 @@ class Session:
             seconds=time.perf_counter() - self.started_at,
             forced_mask=list(m.forced),
         )
-
-
-def is_event(item: StreamItem, kind: str) -> bool:
-    return isinstance(item, Event) and item.kind == kind

@@ -24,8 +24,8 @@ SHAPE = {
 
 @pytest.fixture(scope="module")
 def base_model(tmp_path_factory) -> Path:
-    tiny_s1 = pytest.importorskip("s1_train.recipes.tiny_s1")
     from s1_engine.testing import make_tokenizer
+    from s1_train.recipes import tiny_s1
 
     path = tmp_path_factory.mktemp("base") / "random"
     tiny_s1.init_model(path, make_tokenizer(path), seed=0, shape=SHAPE)
@@ -33,7 +33,6 @@ def base_model(tmp_path_factory) -> Path:
 
 
 def test_pool_to_curate_to_train_to_eval(capsys, tmp_path, tiny_model, base_model):
-    pytest.importorskip("trl")
     easy = tmp_path / "easy.jsonl"
     easy.write_text(
         "".join(

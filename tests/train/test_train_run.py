@@ -10,8 +10,6 @@ import pytest
 from s1_engine.formats import S1
 from s1_train.train import TrainConfig
 
-pytest.importorskip("trl")
-
 
 def test_label_mask_is_the_assistant_turn_token_by_token(
     tiny_random_model: Path, synthetic_jsonl: Path, tmp_path: Path
@@ -105,8 +103,7 @@ def test_embedded_default_model_loads_and_reasons() -> None:
     from s1_engine import BudgetPolicy, Engine
     from s1_engine.engine import DEFAULT_MODEL_DIR
 
-    if not (DEFAULT_MODEL_DIR / "config.json").exists():
-        pytest.skip("the embedded model is not built in this checkout")
+    assert (DEFAULT_MODEL_DIR / "config.json").exists()
     size = sum(f.stat().st_size for f in DEFAULT_MODEL_DIR.iterdir())
     assert size < 20 * 2**20
     tasks = [t for t in held_out_tasks()[:8] if not t.extra and t.steps <= 4][:3]
@@ -138,11 +135,6 @@ def test_fsdp_launch_on_two_cpu_processes(
 
     from s1_train.train import CONFIGS_DIR
 
-    if (
-        shutil.which("accelerate") is None
-        and not Path(sys.executable).with_name("accelerate").exists()
-    ):
-        pytest.skip("accelerate is not installed")
     launcher = shutil.which("accelerate") or str(Path(sys.executable).with_name("accelerate"))
     cfg = yaml.safe_load((CONFIGS_DIR / "fsdp_qwen2.yaml").read_text())
     cfg.update(num_processes=2, mixed_precision="no")
