@@ -47,7 +47,6 @@ def make_tokenizer(path: str | Path, think_len: int = 10, wait_len: int = 5) -> 
     The scripted words are added tokens, so each is exactly one id.
     """
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -62,6 +61,15 @@ def make_tokenizer(path: str | Path, think_len: int = 10, wait_len: int = 5) -> 
     tok.train_from_iterator(corpus * 50, trainer)
     words = WORDS + think_steps(think_len) + wait_steps(wait_len)
     tok.add_tokens([AddedToken(w, normalized=False) for w in words])
+    return save_chat_tokenizer(tok, path)
+
+
+def save_chat_tokenizer(
+    tok: object, path: str | Path, model_max_length: int | None = None
+) -> object:
+    """Wrap a trained `tokenizers.Tokenizer` as a ChatML Hugging Face tokenizer and save it."""
+    from transformers import PreTrainedTokenizerFast
+
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token="<|im_end|>",
@@ -70,6 +78,8 @@ def make_tokenizer(path: str | Path, think_len: int = 10, wait_len: int = 5) -> 
         unk_token=None,
     )
     fast.chat_template = CHAT_TEMPLATE
+    if model_max_length is not None:
+        fast.model_max_length = model_max_length
     fast.save_pretrained(str(path))
     return fast
 

@@ -27,15 +27,10 @@ from s1_data.synthetic import (
     make_sft_rows,
     make_tasks,
 )
+from s1_engine.testing import save_chat_tokenizer
 
 ASSET_DIR = Path(__file__).resolve().parents[2] / "s1_engine" / "assets" / "tiny-s1"
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-CHAT_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-)
 # the model's shape: small enough to ship (< 20 MB) and to stream fast on 2 CPU cores
 MODEL_SHAPE = {
     "hidden_size": 256,
@@ -65,7 +60,6 @@ def train_tokenizer(path: Path, texts: list[str]) -> object:
     number up to 99 is one token wherever it stands (and "Wait" appended after a newline
     tokenizes as in training)."""
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence(
@@ -82,17 +76,7 @@ def train_tokenizer(path: Path, texts: list[str]) -> object:
         show_progress=False,
     )
     tok.train_from_iterator(texts, trainer)
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        bos_token=None,
-        unk_token=None,
-    )
-    fast.chat_template = CHAT_TEMPLATE
-    fast.model_max_length = MODEL_SHAPE["max_position_embeddings"]
-    fast.save_pretrained(str(path))
-    return fast
+    return save_chat_tokenizer(tok, path, MODEL_SHAPE["max_position_embeddings"])
 
 
 def init_model(path: Path, tok: object, seed: int = 0, shape: dict | None = None) -> None:
