@@ -9,35 +9,59 @@ Kinds:
 - ``count``: count the even numbers of a list, one number a step (``64 37: odd 2``);
 - ``max``: the largest of a list, one comparison a step (``37 82: max 82``);
 - ``add``: add two multi-digit numbers column by column, right to left
-  (``8+9+1=18 so 887 carry 1``).
+  (``8+9+1=18 so 887 carry 1``);
+- ``subtract``: take k away from n until less than k (the remainder), one
+  subtraction a step (``61-7=54``);
+- ``quotient``: how many times k can be taken from n, the steps counted
+  (``61-7=54 count 3``);
+- ``gcd``: Euclid's algorithm by subtraction, the larger number minus the smaller until
+  both are equal (``30-18=12``, then ``18-12=6``).
 
-A list task may come in two parts (a second line starting with ``and:``). Traces
-(`make_trace`) show the steps one by one in the s1 style: some stop after the first
-part and continue after "Wait", some make a slip, check it after "Wait" and fix it,
-some re-check the last step after "Wait" before they end. `make_sft_rows` turns tasks
-into s1K-style rows (question, thinking_trajectories, attempt, solution) for `s1 train`.
+The last three are the ones the embedded tiny-s1 model learns. Every line of theirs
+holds all the next line needs (and whether to stop), so no step has to find a number
+in the question beyond the first line of a part: a 4-layer model does each step
+reliably and the answer depends only on doing enough of them. (The list kinds need an
+item copied out of the question at every step, which a model that small does not learn
+dependably.) A list task may come in two parts (a second line starting with ``and``).
+
+Traces (`make_trace`) show the steps one by one in the s1 style: some conclude too
+early (after the first part of a two-part list; in subtract / quotient with k = 3, at
+the first result below 10) and go on after "Wait", some make a slip, say "Wait, ... is
+wrong" and fix it, some re-check the last step after "Wait" before they end; "hasty"
+traces conclude too early and stop, the habit that "Wait" forcing repairs.
+`make_sft_rows` turns tasks into s1K-style rows (question, thinking_trajectories,
+attempt, solution) for `s1 train`.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-KINDS = ("sum", "count", "max", "add")
+KINDS = ("sum", "count", "max", "add", "subtract", "quotient", "gcd")
 LIST_KINDS = ("sum", "count", "max")
-DOMAIN = {"sum": "arithmetic", "count": "counting", "max": "comparison", "add": "arithmetic"}
+DOMAIN = {
+    "sum": "arithmetic",
+    "count": "counting",
+    "max": "comparison",
+    "add": "arithmetic",
+    "subtract": "division",
+    "quotient": "counting",
+    "gcd": "number theory",
+}
 # Held-out evaluation tasks are drawn from this seed; training seeds must differ
 # (the tiny-s1 recipe also drops any training question that equals a held-out one).
 HELD_OUT_SEED = 917_331
 HELD_OUT_SIZE = 200
-HELD_OUT_KINDS = ("sum", "count", "max")  # the kinds the embedded tiny-s1 model learns
+HELD_OUT_KINDS = ("subtract", "quotient", "gcd")  # the kinds tiny-s1 learns
 
 CONCLUDE = "So the answer is {}."
 TWO_PART_WAIT = "Wait, there is a second part."
 FIX_WAIT = "Wait, {} is wrong. {}"
-CHECK_WAIT = "Wait, check: {}. Yes."
+CHECK_WAIT = "Wait, check: {}. Yes, the answer is {}."
 
 
 @dataclass(frozen=True)
@@ -78,6 +102,34 @@ def _list_text(head: str, first: Sequence[int], extra: Sequence[int]) -> str:
     return text
 
 
+def _take_away(k: int, steps: int, rng: random.Random) -> int:
+    """A number from which k can be taken `steps` times (at most 99)."""
+    steps = max(1, min(steps, 99 // k))
+    return k * steps + rng.randint(0, min(k - 1, 99 - k * steps))
+
+
+def _gcd_steps(a: int, b: int) -> int:
+    n = 0
+    while a != b:
+        a, b = max(a, b) - min(a, b), min(a, b)
+        n += 1
+    return n
+
+
+GCD_MAX = 60  # fewer subtraction facts to learn than with every pair up to 99
+
+
+def _gcd_pair(steps: int, rng: random.Random) -> tuple[int, int]:
+    """Two different numbers up to GCD_MAX whose subtraction Euclid takes `steps` steps
+    (or the nearest count that exists)."""
+    for want in sorted(range(1, 30), key=lambda s: (abs(s - steps), s)):
+        for _ in range(400):
+            a, b = rng.sample(range(2, GCD_MAX + 1), 2)
+            if _gcd_steps(a, b) == want:
+                return a, b
+    raise AssertionError("unreachable: small step counts always exist")
+
+
 def _make_one(
     kind: str, steps: int, rng: random.Random, index: int, two_part: float
 ) -> SyntheticTask:
@@ -109,6 +161,23 @@ def _make_one(
         question = f"Compute {a}+{b}"
         answer = str(a + b)
         steps = digits
+    elif kind == "subtract":
+        k = rng.randint(3, 9)
+        n = _take_away(k, steps, rng)
+        first, extra = (n, k), ()
+        question = f"Take {k} away from {n} until it is less than {k}."
+        answer, steps = str(n % k), n // k
+    elif kind == "quotient":
+        k = rng.randint(3, 9)
+        n = _take_away(k, steps, rng)
+        first, extra = (n, k), ()
+        question = f"How many times can {k} be taken from {n}?"
+        answer, steps = str(n // k), n // k
+    elif kind == "gcd":
+        a, b = _gcd_pair(steps, rng)
+        first, extra = (a, b), ()
+        question = f"Find the greatest common divisor of {a} and {b} by subtraction."
+        answer, steps = str(math.gcd(a, b)), _gcd_steps(a, b)
     else:
         raise ValueError(f"unknown synthetic task kind {kind!r} (known: {', '.join(KINDS)})")
     return SyntheticTask(
@@ -211,6 +280,31 @@ def _steps(
     return lines, state
 
 
+def _subtract_steps(n: int, k: int, count: int | None = None) -> tuple[list[str], int]:
+    """``61-7=54`` until the result is less than k (the remainder of n / k); with
+    `count` (the steps done before), lines count the steps (``61-7=54 count 3``) and the
+    result is their number. Either way the answer is the last number of the last line."""
+    lines = []
+    while n >= k:
+        if count is None:
+            lines.append(f"{n}-{k}={n - k}")
+        else:
+            count += 1
+            lines.append(f"{n}-{k}={n - k} count {count}")
+        n -= k
+    return lines, n if count is None else count
+
+
+def _gcd_lines(a: int, b: int) -> tuple[list[str], int]:
+    """The larger minus the smaller (``30-18=12``) until the two numbers are equal."""
+    lines = []
+    while a != b:
+        big, small = max(a, b), min(a, b)
+        lines.append(f"{big}-{small}={big - small}")
+        a, b = big - small, small
+    return lines, a
+
+
 def _add_steps(a: int, b: int) -> tuple[list[str], int]:
     da, db = str(a)[::-1], str(b)[::-1]
     carry, written, lines = 0, "", []
@@ -248,41 +342,37 @@ def make_trace(
 
     `style`: "plain" (the steps, then the conclusion), "fix" (a slip, then "Wait, ...
     is wrong." and the fixed step), "check" (re-check the last step after "Wait"),
-    "resume" (two-part tasks: conclude after the first part, then "Wait, there is a
-    second part" and go on), "hasty" (two-part tasks: conclude after the first part
-    and stop; the attempt is then WRONG unless the second part changes nothing: the
-    model of premature stopping that "Wait" forcing repairs). None picks one at random
-    (never "hasty").
+    "resume" (conclude too early, then "Wait" and go on: after the first part of a
+    two-part task, "Wait, there is a second part"; in subtract/quotient with k = 3,
+    at the first result below 10, "Wait, 7 is not less than 3"), "hasty" (conclude too
+    early and stop: the attempt is then WRONG; the premature stopping that "Wait"
+    forcing repairs). None picks one at random (never "hasty"; always "resume" where
+    a task can pause, see `can_pause`).
     """
+    pause = _pause(task)
     if style is None:
         r = rng.random()
-        if task.extra and r < 0.6:
+        if pause is not None:
             style = "resume"
-        elif r < 0.15:
+        elif r < 0.12:
             style = "fix"
-        elif r < 0.3:
+        elif r < 0.27:
             style = "check"
         else:
             style = "plain"
-    if style in ("resume", "hasty") and not task.extra:
+    if style in ("resume", "hasty") and pause is None:
         style = "plain"
-    if task.kind == "add":
-        lines, result = _add_steps(*task.items)
-        part_result = result
-    else:
-        first_lines, part_result = _steps(task, task.items, None, LIST_WORD)
-        if task.extra:
-            rest, result = _steps(task, task.extra, part_result, PART_WORD)
-        else:
-            rest, result = [], part_result
-        lines = first_lines + rest
+    first_lines, rest, part_result, result, resume_line = pause or _full(task)
+    lines = first_lines + rest
     out: list[str] = []
     if style in ("resume", "hasty"):
         out = first_lines + [CONCLUDE.format(part_result)]
         if style == "hasty":
             return "\n".join(out), f"Final Answer: {part_result}"
-        out.append(TWO_PART_WAIT)
+        out.append(resume_line)
         out += rest + [CONCLUDE.format(result)]
+        if rng.random() < 0.25:  # after the whole task, a "Wait" re-checks
+            out += _checks(lines, result, rng)
     elif style == "fix" and lines:
         j = rng.randrange(len(lines))
         bad = _slip(lines[j], rng)
@@ -293,10 +383,69 @@ def make_trace(
             out.append(lines[j])
         out += lines[j + 1 :] + [CONCLUDE.format(result)]
     elif style == "check" and lines:
-        out = lines + [CONCLUDE.format(result), CHECK_WAIT.format(lines[-1])]
+        out = lines + [CONCLUDE.format(result), *_checks(lines, result, rng)]
     else:
         out = lines + [CONCLUDE.format(result)]
     return "\n".join(out), f"Final Answer: {result}"
+
+
+# subtract / quotient with this k pause too early, at the first result below 10
+PAUSE_K = 3
+PAUSE_BELOW = 10
+RECHECK_WAIT = "Wait, {} is not less than {}."
+Parts = tuple[list[str], list[str], int, int, str]  # lines before, after, results, resume
+
+
+def _full(task: SyntheticTask) -> Parts:
+    """All of a task's step lines (`Parts` with nothing after the first part)."""
+    if task.kind == "add":
+        lines, result = _add_steps(*task.items)
+    elif task.kind == "subtract":
+        lines, result = _subtract_steps(*task.items)
+    elif task.kind == "quotient":
+        lines, result = _subtract_steps(*task.items, count=0)
+    elif task.kind == "gcd":
+        lines, result = _gcd_lines(*task.items)
+    else:
+        first, part_result = _steps(task, task.items, None, LIST_WORD)
+        rest, result = (
+            _steps(task, task.extra, part_result, PART_WORD) if task.extra else ([], part_result)
+        )
+        return first, rest, part_result, result, TWO_PART_WAIT
+    return lines, [], result, result, ""
+
+
+def _pause(task: SyntheticTask) -> Parts | None:
+    """Where a trace of `task` can conclude too early, or None: after the first part of
+    a two-part list task; in subtract / quotient with k = PAUSE_K, after the first
+    result below PAUSE_BELOW that is not yet below k."""
+    if task.kind in LIST_KINDS and task.extra:
+        return _full(task)
+    if task.kind not in ("subtract", "quotient") or task.items[1] != PAUSE_K:
+        return None
+    lines, _, _, result, _ = _full(task)
+    n, k = task.items
+    values = [n - k * (i + 1) for i in range(len(lines))]
+    j = next((i for i, v in enumerate(values) if v < PAUSE_BELOW), None)
+    if j is None or values[j] < k:
+        return None
+    part = values[j] if task.kind == "subtract" else j + 1
+    return lines[: j + 1], lines[j + 1 :], part, result, RECHECK_WAIT.format(values[j], k)
+
+
+def can_pause(task: SyntheticTask) -> bool:
+    """True when a trace of `task` can stop too early (styles "resume" and "hasty")."""
+    return _pause(task) is not None
+
+
+def _checks(lines: list[str], result: int, rng: random.Random) -> list[str]:
+    """ "Wait, check: ... Yes, the answer is ..." on the last step, and sometimes again on
+    the one before: what a model does after each "Wait" once its answer is right (it
+    says the answer again, so the answer after the checks is the concluded one)."""
+    out = [CHECK_WAIT.format(lines[-1], result)]
+    if rng.random() < 0.4:
+        out.append(CHECK_WAIT.format(lines[-2] if len(lines) > 1 else lines[-1], result))
+    return out
 
 
 def _last_number(line: str) -> str:
@@ -306,12 +455,12 @@ def _last_number(line: str) -> str:
 def make_sft_rows(tasks: Sequence[SyntheticTask], seed: int = 0, hasty: float = 0.0) -> list[dict]:
     """s1K-style rows: question, thinking_trajectories (a list), attempt, solution, ...
 
-    `hasty`: the share of two-part tasks whose trace stops after the first part.
+    `hasty`: the share of the tasks that can pause (`can_pause`) whose trace stops there.
     """
     rng = random.Random(seed)
     rows = []
     for t in tasks:
-        style = "hasty" if t.extra and rng.random() < hasty else None
+        style = "hasty" if can_pause(t) and rng.random() < hasty else None
         thinking, attempt = make_trace(t, rng, style)
         rows.append(
             {
@@ -327,9 +476,20 @@ def make_sft_rows(tasks: Sequence[SyntheticTask], seed: int = 0, hasty: float = 
     return rows
 
 
+HELD_OUT_TWO_PART = 0.3  # about one held-out task in ten comes in two parts
+
+
 def held_out_tasks(n: int = HELD_OUT_SIZE) -> list[SyntheticTask]:
-    """The fixed held-out split (seed `HELD_OUT_SEED`, never used for training)."""
-    return make_tasks(n, seed=HELD_OUT_SEED, kinds=HELD_OUT_KINDS)
+    """The fixed held-out split: the first `n` distinct questions of seed `HELD_OUT_SEED`
+    (never used for training: the tiny-s1 recipe drops any training task that asks one)."""
+    tasks, seen = [], set()
+    for t in make_tasks(
+        4 * n, seed=HELD_OUT_SEED, kinds=HELD_OUT_KINDS, two_part=HELD_OUT_TWO_PART
+    ):
+        if t.question not in seen:
+            seen.add(t.question)
+            tasks.append(t)
+    return tasks[:n]
 
 
 def load_task_items() -> list:

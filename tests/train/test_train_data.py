@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from s1_data.synthetic import (
+    HELD_OUT_KINDS,
     HELD_OUT_SEED,
+    KINDS,
+    can_pause,
     held_out_tasks,
     make_sft_rows,
     make_tasks,
@@ -36,7 +39,7 @@ def test_tasks_are_seeded_and_verified() -> None:
         thinking, attempt = make_trace(t, rng)
         assert verify(attempt, t), (t, attempt)
         assert not verify(f"Final Answer: {int(t.answer) + 1}", t)
-    assert {t.kind for t in a} == {"sum", "count", "max", "add"}
+    assert {t.kind for t in a} == set(KINDS)
 
 
 def test_steps_grow_with_the_instance() -> None:
@@ -68,13 +71,75 @@ def test_trace_styles_wait_resume_and_fix() -> None:
 
 
 def test_held_out_split_is_fixed_and_disjoint() -> None:
+    from s1_train.recipes.tiny_s1 import make_rows
+
     held = held_out_tasks()
     assert held == held_out_tasks() and len(held) == 200
-    train = make_tasks(3000, seed=1)
+    assert len({t.question for t in held}) == 200  # distinct questions
+    assert {t.kind for t in held} == set(HELD_OUT_KINDS)
     assert HELD_OUT_SEED != 1
-    overlap = {t.question for t in held} & {t.question for t in train}
-    # the tiny-s1 recipe removes these from training; few exist at all
-    assert len(overlap) < 10
+    # the same generator makes training tasks: the tiny-s1 recipe drops every held-out
+    # question from them (and there are some to drop: the check can fail)
+    train = make_tasks(3000, seed=1, kinds=HELD_OUT_KINDS, min_steps=1)
+    assert {t.question for t in held} & {t.question for t in train}
+    rows = make_rows(3000, seed=1)
+    assert not {t.question for t in held} & {r["question"] for r in rows}
+    assert 0 < len(rows) < 3000
+
+
+def _last_number(line: str) -> int:
+    return int(line.replace("=", " ").replace("-", " ").split()[-1])
+
+
+def test_local_kinds_step_by_step() -> None:
+    """subtract / quotient / gcd: exact lines, and the answer is the last line's number."""
+    rng = random.Random(0)
+    sub = make_tasks(1, seed=0, kinds=["subtract"])[0]
+    n, k = sub.items
+    lines = make_trace(sub, rng, "plain")[0].splitlines()
+    assert lines[0] == f"{n}-{k}={n - k}" and len(lines) == n // k + 1
+    assert _last_number(lines[-2]) == n % k == int(sub.answer)
+    quo = next(
+        t for t in make_tasks(40, seed=1, kinds=["quotient"]) if t.items[0] // t.items[1] > 2
+    )
+    n, k = quo.items
+    lines = make_trace(quo, rng, "plain")[0].splitlines()
+    assert lines[:2] == [f"{n}-{k}={n - k} count 1", f"{n - k}-{k}={n - 2 * k} count 2"]
+    assert _last_number(lines[-2]) == n // k == int(quo.answer)
+    gcd = make_tasks(1, seed=2, kinds=["gcd"], min_steps=6, max_steps=6)[0]
+    a, b = gcd.items
+    lines = make_trace(gcd, rng, "plain")[0].splitlines()
+    assert lines[0] == f"{max(a, b)}-{min(a, b)}={abs(a - b)}"
+    assert len(lines) - 1 == gcd.steps == 6 and _last_number(lines[-2]) == int(gcd.answer)
+    from math import gcd as euclid
+
+    assert int(gcd.answer) == euclid(a, b)
+
+
+def test_premature_stop_and_wait_resume() -> None:
+    """k = 3: a trace can conclude at the first result below 10, too early; "resume"
+    goes on after "Wait, 7 is not less than 3", "hasty" stops there with a wrong answer."""
+    rng = random.Random(0)
+    tasks = make_tasks(300, seed=4, kinds=["subtract", "quotient"])
+    pausing = [t for t in tasks if can_pause(t)]
+    assert pausing and all(t.items[1] == 3 for t in pausing)
+    assert not can_pause(make_tasks(1, seed=0, kinds=["gcd"])[0])
+    t = next(t for t in pausing if t.kind == "subtract" and t.items[0] > 20)
+    n, k = t.items
+    first_below_10 = next(v for v in range(n - k, -1, -k) if v < 10)
+    hasty, attempt = make_trace(t, rng, "hasty")
+    assert attempt == f"Final Answer: {first_below_10}" and not verify(attempt, t)
+    assert hasty.endswith(f"So the answer is {first_below_10}.") and "Wait" not in hasty
+    resume, attempt = make_trace(t, rng, "resume")
+    assert (
+        f"So the answer is {first_below_10}.\nWait, {first_below_10} is not less than 3.\n"
+        in resume
+    )
+    assert verify(attempt, t)
+    rows = make_sft_rows(pausing, seed=0, hasty=1.0)
+    assert all(not verify(r["attempt"], t) for r, t in zip(rows, pausing))
+    held = held_out_tasks()
+    assert 0.05 < sum(map(can_pause, held)) / len(held) < 0.15  # what "Wait" can repair
 
 
 def test_registered_as_eval_task() -> None:
