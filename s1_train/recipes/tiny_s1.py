@@ -42,7 +42,8 @@ MODEL_SHAPE = {
 }
 # hasty: the share of two-part tasks whose trace stops after the first part (see
 # s1_data.synthetic.make_trace): the premature stops that "Wait" forcing repairs
-HASTY = 0.5
+HASTY = 0.6
+TWO_PART = 0.5  # the share of quotient tasks (of 4+ steps) asked of two numbers
 
 
 def make_rows(n: int, seed: int) -> list[dict]:
@@ -50,7 +51,9 @@ def make_rows(n: int, seed: int) -> list[dict]:
     held = {t.question for t in held_out_tasks()}
     if seed == HELD_OUT_SEED:
         raise ValueError("the training seed must differ from the held-out seed")
-    tasks = make_tasks(n, seed=seed, kinds=HELD_OUT_KINDS, min_steps=1, max_steps=12)
+    tasks = make_tasks(
+        n, seed=seed, kinds=HELD_OUT_KINDS, min_steps=1, max_steps=12, two_part=TWO_PART
+    )
     tasks = [t for t in tasks if t.question not in held]
     return make_sft_rows(tasks, seed=seed + 1, hasty=HASTY)
 
@@ -152,7 +155,7 @@ def install(model_dir: Path, dest: Path = ASSET_DIR) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--out", default="runs/tiny-s1", help="work folder (data, init, model)")
-    ap.add_argument("--n-train", type=int, default=15000, help="training tasks")
+    ap.add_argument("--n-train", type=int, default=13000, help="training tasks")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument(
         "--install", action="store_true", help="copy the model to s1_engine/assets/tiny-s1"
