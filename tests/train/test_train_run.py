@@ -95,26 +95,44 @@ def test_tiny_train_run_loss_goes_down_and_the_engine_loads_it(
 
 
 def test_embedded_default_model_loads_and_reasons() -> None:
-    """`Engine()` with no model runs the shipped tiny-s1: it thinks in steps and answers.
+    """`Engine()` with no model runs the shipped tiny-s1: it solves short held-out tasks
+    step by step, a tiny budget leaves long ones unsolved, and where it stops too early
+    a forced "Wait" makes it go on to the right answer.
 
-    (How often it is right is a benchmark, bench/default_model_scaling.md, not a test.)
+    (The whole curve is a benchmark: bench/default_model_scaling.md.)
     """
-    from s1_data.synthetic import extract_answer, held_out_tasks
+    from s1_data.synthetic import can_pause, held_out_tasks, verify
     from s1_engine import BudgetPolicy, Engine
     from s1_engine.engine import DEFAULT_MODEL_DIR
 
     assert (DEFAULT_MODEL_DIR / "config.json").exists()
     size = sum(f.stat().st_size for f in DEFAULT_MODEL_DIR.iterdir())
     assert size < 20 * 2**20
-    tasks = [t for t in held_out_tasks()[:8] if not t.extra and t.steps <= 4][:3]
+    held = held_out_tasks()
+    short = [t for t in held if t.steps <= 4 and not can_pause(t)][:4]
+    long = [t for t in held if t.steps >= 9 and not can_pause(t)][:4]
+    pausing = [t for t in held if can_pause(t)][:4]
     with Engine(backend="hf") as engine:
         assert engine.format.name == "s1"
-        results = engine.generate_many(
-            [t.question for t in tasks], BudgetPolicy(max_thinking_tokens=200, answer_max_tokens=12)
-        )
-    for t, r in zip(tasks, results):
-        assert r.thinking_tokens > 0 and ":" in r.thinking, r.thinking
-        assert extract_answer(r.answer), (t.question, r.answer)
+
+        def run(tasks: list, budget: int | str, waits: int = 0) -> list:
+            policy = BudgetPolicy(
+                max_thinking_tokens=budget, num_ignore=waits, answer_max_tokens=12
+            )
+            return engine.generate_many([t.question for t in tasks], policy)
+
+        solved = run(short, "auto")
+        capped = run(long, 8)
+        stopped, waited = run(pausing, "auto"), run(pausing, "auto", waits=1)
+    for t, r in zip(short, solved):
+        assert "=" in r.thinking and verify(r.answer, t), (t.question, r.thinking, r.answer)
+        assert r.thinking.count("\n") >= t.steps  # a line a step, then the conclusion
+    assert all(r.thinking_tokens <= 8 for r in capped)
+    assert sum(verify(r.answer, t) for t, r in zip(long, capped)) <= 1
+    right_alone = sum(verify(r.answer, t) for t, r in zip(pausing, stopped))
+    right_waited = sum(verify(r.answer, t) for t, r in zip(pausing, waited))
+    assert right_waited >= 3 and right_waited > right_alone, (right_alone, right_waited)
+    assert all(r.count("wait") == 1 for r in waited)
 
 
 def test_fsdp_launch_on_two_cpu_processes(
