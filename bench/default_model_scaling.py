@@ -5,7 +5,8 @@
 Runs the engine's budget forcing (transformers backend, greedy) over a grid of
 thinking budgets with no forcing, and "Wait" forcing (num_ignore 1 and 2) at the
 largest budgets; grades with s1_data.synthetic.verify; writes OUT.json, OUT.png and
-prints a markdown table.
+prints a markdown table. "pause" is the accuracy on the held-out tasks whose traces can
+stop too early (s1_data.synthetic.can_pause): the ones "Wait" can repair.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-BUDGETS = [8, 16, 32, 48, 64, 96, "auto"]
-WAIT_BUDGETS = [96, "auto"]
+BUDGETS = [0, 8, 24, 48, 96, 128, 192, "auto"]
+WAIT_BUDGETS = [128, 192, "auto"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +67,7 @@ def _run_policy(job: tuple) -> dict:
     model, n, max_model_len, budget, k = job
     import torch
 
-    from s1_data.synthetic import held_out_tasks, verify
+    from s1_data.synthetic import can_pause, held_out_tasks, verify
     from s1_engine import BudgetPolicy, Engine
 
     if os.environ.get("S1_BENCH_THREADS"):
@@ -88,8 +89,9 @@ def _run_policy(job: tuple) -> dict:
         "accuracy": sum(ok) / len(ok),
         "mean_thinking_tokens": sum(r.thinking_tokens for r in results) / len(results),
         "by_kind": {kk: sum(v) / len(v) for kk, v in sorted(by_kind.items())},
-        "two_part_accuracy": _acc([c for x, c in zip(tasks, ok) if x.extra]),
+        "pause_accuracy": _acc([c for x, c in zip(tasks, ok) if can_pause(x)]),
         "waits": sum(r.count("wait") for r in results) / len(results),
+        "wrong": [x.id for x, c in zip(tasks, ok) if not c],
         "seconds": round(time.time() - t, 1),
         "tokens_per_second": round(gen / max(1e-9, time.time() - t), 1),
     }
@@ -108,13 +110,13 @@ def _acc(xs: list[bool]) -> float | None:
 def _table(rows: list[dict]) -> str:
     kinds = sorted(rows[0]["by_kind"])
     head = (
-        "| max thinking | num_ignore | accuracy | mean thinking tokens | two-part | "
+        "| max thinking | num_ignore | accuracy | mean thinking tokens | pause | "
         + " | ".join(kinds)
         + " |"
     )
     lines = [head, "|" + " --- |" * (5 + len(kinds))]
     for r in rows:
-        tp = "-" if r["two_part_accuracy"] is None else f"{r['two_part_accuracy']:.2f}"
+        tp = "-" if r["pause_accuracy"] is None else f"{r['pause_accuracy']:.2f}"
         lines.append(
             f"| {r['budget']} | {r['num_ignore']} | {r['accuracy']:.3f} | "
             f"{r['mean_thinking_tokens']:.1f} | {tp} | "
@@ -125,12 +127,14 @@ def _table(rows: list[dict]) -> str:
 
 
 def _plot(rows: list[dict], path: Path) -> None:
+    """Left: accuracy against the thinking it took (the budget cap only). Right: at each
+    maximum budget that has "Wait" runs, no forcing against 1 and 2 forced "Wait"s."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.2), width_ratios=(3, 2))
     base = [r for r in rows if r["num_ignore"] == 0]
     ax.plot(
         [r["mean_thinking_tokens"] for r in base],
@@ -138,13 +142,13 @@ def _plot(rows: list[dict], path: Path) -> None:
         "o-",
         label="budget cap, no forcing",
     )
-    for r in base:
+    labels: dict[tuple[float, float], list[str]] = {}
+    for r in base:  # one label per point (caps the model never reaches share one)
+        xy = (round(r["mean_thinking_tokens"], 1), r["accuracy"])
+        labels.setdefault(xy, []).append(str(r["budget"]))
+    for (x, y), names in labels.items():
         ax.annotate(
-            str(r["budget"]),
-            (r["mean_thinking_tokens"], r["accuracy"]),
-            fontsize=8,
-            xytext=(3, -10),
-            textcoords="offset points",
+            ", ".join(names), (x, y), fontsize=8, xytext=(4, -11), textcoords="offset points"
         )
     for k, marker in ((1, "s"), (2, "^")):
         pts = [r for r in rows if r["num_ignore"] == k]
@@ -152,14 +156,29 @@ def _plot(rows: list[dict], path: Path) -> None:
             [r["mean_thinking_tokens"] for r in pts],
             [r["accuracy"] for r in pts],
             marker,
-            label=f'{k} x "Wait" (budget {", ".join(str(r["budget"]) for r in pts)})',
+            label=f'{k} x "Wait" (cap {", ".join(str(r["budget"]) for r in pts)})',
         )
     ax.set_xlabel("mean thinking tokens")
     ax.set_ylabel("accuracy (held-out synthetic tasks)")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    ax.set_title("tiny-s1: accuracy vs thinking (budget forcing)")
+    ax.set_title("accuracy vs thinking")
+
+    caps = [b for b in dict.fromkeys(r["budget"] for r in rows if r["num_ignore"] > 0)]
+    acc = {(r["budget"], r["num_ignore"]): r["accuracy"] for r in rows}
+    width = 0.26
+    for i, k in enumerate((0, 1, 2)):
+        xs = [j + (i - 1) * width for j, c in enumerate(caps) if (c, k) in acc]
+        ys = [acc[(c, k)] for c in caps if (c, k) in acc]
+        bars = bx.bar(xs, ys, width, label="no forcing" if k == 0 else f'{k} x "Wait"')
+        bx.bar_label(bars, fmt="%.2f", fontsize=7)
+    bx.set_xticks(range(len(caps)), [f"cap {c}" for c in caps])
+    bx.set_ylim(0, 1.2)
+    bx.set_ylabel("accuracy")
+    bx.legend(loc="upper center", ncols=3, fontsize=8)
+    bx.set_title('same cap, with and without "Wait"')
+    fig.suptitle("tiny-s1: test-time scaling with budget forcing")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
