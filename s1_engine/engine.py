@@ -30,6 +30,9 @@ T = TypeVar("T")
 Prompt = str | Sequence[int] | Sequence[dict]
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "assets" / "tiny-s1"
+# a question of the kinds the embedded model was trained on (s1_data.synthetic), one it
+# answers too early unless it is made to "Wait": what front ends offer as an example
+DEFAULT_MODEL_EXAMPLE = "How many times can 3 be taken from 22?"
 
 
 def default_model() -> str:

@@ -16,6 +16,7 @@ import gc
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -28,6 +29,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
 from s1_engine.cli_options import EngineOptions
+from s1_engine.engine import DEFAULT_MODEL_DIR, DEFAULT_MODEL_EXAMPLE
 from s1_engine.errors import S1Error
 from s1_engine.events import Event, StreamItem, TokenDelta
 from s1_engine.policy import BudgetPolicy, parse_ignore_str
@@ -219,7 +221,7 @@ class S1App(App):
     def compose(self) -> ComposeResult:
         yield Header(icon="s1")
         yield Static("", id="error")
-        yield Input(placeholder="Ask a question… (Enter)", id="prompt")
+        yield Input(placeholder=self._prompt_hint(), id="prompt")
         with Horizontal(id="columns"):
             if self.columns:
                 for i, (label, _) in enumerate(self.columns):
@@ -266,6 +268,13 @@ class S1App(App):
         self._update_status()
         if self._ask_now and self.engine is not None:
             self.ask(self._ask_now)
+
+    def _prompt_hint(self) -> str:
+        """The prompt's placeholder: with the embedded model, a question it knows."""
+        model = self.engine.model if self.engine is not None else self.settings.engine.model
+        if model is None or Path(str(model)).resolve() == DEFAULT_MODEL_DIR.resolve():
+            return f"Ask a question… (Enter)  e.g. {DEFAULT_MODEL_EXAMPLE}"
+        return "Ask a question… (Enter)"
 
     def _model_name(self) -> str:
         if self.engine is not None:

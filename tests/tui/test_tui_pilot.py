@@ -220,14 +220,23 @@ async def ask_without_engine(pilot) -> None:
 
 async def test_the_embedded_default_model():
     """`s1 tui` with no --model: the embedded model when it is installed, else a clear error."""
-    from s1_engine.engine import DEFAULT_MODEL_DIR
+    from s1_engine.engine import DEFAULT_MODEL_DIR, DEFAULT_MODEL_EXAMPLE
 
     app = make_app(None, model=None)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.engine_state != "loading", 120, "the default model")
         if (DEFAULT_MODEL_DIR / "config.json").exists():
             assert app.engine_state == "ready"
-            await ask(pilot, "What is 2+3?")
+            # the prompt offers a question the embedded model was trained on
+            assert DEFAULT_MODEL_EXAMPLE in app.query_one("#prompt", Input).placeholder
+            await ask(pilot, DEFAULT_MODEL_EXAMPLE)
+            await finished(pilot, 120)
+            trace = app.runs[0].trace
+            assert trace.finish_reason == "stop" and "count 1" in trace.thinking
+            first = app.runs[0]
+            app.query_one("#prompt").focus()
+            await pilot.press(*"What is 2+3?", "enter")  # not its kind: end it by hand
+            await until(pilot, lambda: app.runs[0] is not first and app.runs[0].session, 10, "run")
             await pilot.press("e")
             await finished(pilot, 120)
             assert app.runs[0].trace.finish_reason in ("stop", "length")
