@@ -165,7 +165,7 @@ def _plot(rows: list[dict], path: Path) -> None:
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title("accuracy vs thinking")
 
-    caps = [b for b in dict.fromkeys(r["budget"] for r in rows if r["num_ignore"] > 0)]
+    caps = list(dict.fromkeys(r["budget"] for r in rows if r["num_ignore"] > 0))
     acc = {(r["budget"], r["num_ignore"]): r["accuracy"] for r in rows}
     width = 0.26
     for i, k in enumerate((0, 1, 2)):

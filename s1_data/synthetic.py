@@ -108,14 +108,6 @@ def _take_away(k: int, steps: int, rng: random.Random) -> int:
     return k * steps + rng.randint(0, min(k - 1, 99 - k * steps))
 
 
-def _gcd_steps(a: int, b: int) -> int:
-    n = 0
-    while a != b:
-        a, b = max(a, b) - min(a, b), min(a, b)
-        n += 1
-    return n
-
-
 GCD_MAX = 60  # fewer subtraction facts to learn than with every pair up to 99
 
 
@@ -125,7 +117,7 @@ def _gcd_pair(steps: int, rng: random.Random) -> tuple[int, int]:
     for want in sorted(range(1, 30), key=lambda s: (abs(s - steps), s)):
         for _ in range(400):
             a, b = rng.sample(range(2, GCD_MAX + 1), 2)
-            if _gcd_steps(a, b) == want:
+            if len(_gcd_lines(a, b)[0]) == want:
                 return a, b
     raise AssertionError("unreachable: small step counts always exist")
 
@@ -177,7 +169,7 @@ def _make_one(
         a, b = _gcd_pair(steps, rng)
         first, extra = (a, b), ()
         question = f"Find the greatest common divisor of {a} and {b} by subtraction."
-        answer, steps = str(math.gcd(a, b)), _gcd_steps(a, b)
+        answer, steps = str(math.gcd(a, b)), len(_gcd_lines(a, b)[0])
     else:
         raise ValueError(f"unknown synthetic task kind {kind!r} (known: {', '.join(KINDS)})")
     return SyntheticTask(
@@ -476,16 +468,11 @@ def make_sft_rows(tasks: Sequence[SyntheticTask], seed: int = 0, hasty: float = 
     return rows
 
 
-HELD_OUT_TWO_PART = 0.3  # about one held-out task in ten comes in two parts
-
-
 def held_out_tasks(n: int = HELD_OUT_SIZE) -> list[SyntheticTask]:
     """The fixed held-out split: the first `n` distinct questions of seed `HELD_OUT_SEED`
     (never used for training: the tiny-s1 recipe drops any training task that asks one)."""
     tasks, seen = [], set()
-    for t in make_tasks(
-        4 * n, seed=HELD_OUT_SEED, kinds=HELD_OUT_KINDS, two_part=HELD_OUT_TWO_PART
-    ):
+    for t in make_tasks(4 * n, seed=HELD_OUT_SEED, kinds=HELD_OUT_KINDS):
         if t.question not in seen:
             seen.add(t.question)
             tasks.append(t)

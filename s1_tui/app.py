@@ -271,10 +271,11 @@ class S1App(App):
 
     def _prompt_hint(self) -> str:
         """The prompt's placeholder: with the embedded model, a question it knows."""
+        hint = "Ask a question… (Enter)"
         model = self.engine.model if self.engine is not None else self.settings.engine.model
         if model is None or Path(str(model)).resolve() == DEFAULT_MODEL_DIR.resolve():
-            return f"Ask a question… (Enter)  e.g. {DEFAULT_MODEL_EXAMPLE}"
-        return "Ask a question… (Enter)"
+            hint += f"  e.g. {DEFAULT_MODEL_EXAMPLE}"
+        return hint
 
     def _model_name(self) -> str:
         if self.engine is not None:

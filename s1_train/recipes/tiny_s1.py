@@ -40,10 +40,9 @@ MODEL_SHAPE = {
     "num_key_value_heads": 4,
     "max_position_embeddings": 1024,
 }
-# hasty: the share of two-part tasks whose trace stops after the first part (see
-# s1_data.synthetic.make_trace): the premature stops that "Wait" forcing repairs
+# hasty: the share of the tasks that can stop too early (s1_data.synthetic.can_pause)
+# whose trace does stop there: the premature stops that "Wait" forcing repairs
 HASTY = 0.6
-TWO_PART = 0.5  # the share of quotient tasks (of 4+ steps) asked of two numbers
 
 
 def make_rows(n: int, seed: int) -> list[dict]:
@@ -51,9 +50,7 @@ def make_rows(n: int, seed: int) -> list[dict]:
     held = {t.question for t in held_out_tasks()}
     if seed == HELD_OUT_SEED:
         raise ValueError("the training seed must differ from the held-out seed")
-    tasks = make_tasks(
-        n, seed=seed, kinds=HELD_OUT_KINDS, min_steps=1, max_steps=12, two_part=TWO_PART
-    )
+    tasks = make_tasks(n, seed=seed, kinds=HELD_OUT_KINDS, min_steps=1, max_steps=12)
     tasks = [t for t in tasks if t.question not in held]
     return make_sft_rows(tasks, seed=seed + 1, hasty=HASTY)
 

@@ -13,6 +13,7 @@ from s1_data.synthetic import (
     HELD_OUT_SEED,
     KINDS,
     can_pause,
+    extract_answer,
     held_out_tasks,
     make_sft_rows,
     make_tasks,
@@ -87,10 +88,6 @@ def test_held_out_split_is_fixed_and_disjoint() -> None:
     assert 0 < len(rows) < 3000
 
 
-def _last_number(line: str) -> int:
-    return int(line.replace("=", " ").replace("-", " ").split()[-1])
-
-
 def test_local_kinds_step_by_step() -> None:
     """subtract / quotient / gcd: exact lines, and the answer is the last line's number."""
     rng = random.Random(0)
@@ -98,19 +95,19 @@ def test_local_kinds_step_by_step() -> None:
     n, k = sub.items
     lines = make_trace(sub, rng, "plain")[0].splitlines()
     assert lines[0] == f"{n}-{k}={n - k}" and len(lines) == n // k + 1
-    assert _last_number(lines[-2]) == n % k == int(sub.answer)
+    assert int(extract_answer(lines[-2])) == n % k == int(sub.answer)
     quo = next(
         t for t in make_tasks(40, seed=1, kinds=["quotient"]) if t.items[0] // t.items[1] > 2
     )
     n, k = quo.items
     lines = make_trace(quo, rng, "plain")[0].splitlines()
     assert lines[:2] == [f"{n}-{k}={n - k} count 1", f"{n - k}-{k}={n - 2 * k} count 2"]
-    assert _last_number(lines[-2]) == n // k == int(quo.answer)
+    assert int(extract_answer(lines[-2])) == n // k == int(quo.answer)
     gcd = make_tasks(1, seed=2, kinds=["gcd"], min_steps=6, max_steps=6)[0]
     a, b = gcd.items
     lines = make_trace(gcd, rng, "plain")[0].splitlines()
     assert lines[0] == f"{max(a, b)}-{min(a, b)}={abs(a - b)}"
-    assert len(lines) - 1 == gcd.steps == 6 and _last_number(lines[-2]) == int(gcd.answer)
+    assert len(lines) - 1 == gcd.steps == 6 and int(extract_answer(lines[-2])) == int(gcd.answer)
     from math import gcd as euclid
 
     assert int(gcd.answer) == euclid(a, b)
