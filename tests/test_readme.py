@@ -1,0 +1,253 @@
+"""Every command block of the README, run as written, in order, in a fresh folder.
+
+Shell lines run with bash in a folder laid out like the repository root (its files
+linked in, `runs/` empty); `s1 tui` lines run in a real terminal (tmux), driven by the
+script below; Python blocks run as scripts. A line that cannot run here is listed in
+NOT_HERE with the reason; any other line the test does not know fails it, so a new
+README line is either covered or explicitly excused.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+
+NOT_HERE = {
+    "bash scripts/install.sh": "the CI run itself (.ci/run) runs it, before this suite",
+    "python3 -m pytest -q": "this test suite itself",
+    "s1 tui --model simplescaling/s1.1-32B --backend vllm --tensor-parallel-size 4": (
+        "a hub model (no network here) on 4 GPUs"
+    ),
+    "s1 train runs/curated -m Qwen/Qwen2.5-0.5B-Instruct --output runs/sft-qwen": (
+        "a hub model (no network here)"
+    ),
+    "accelerate launch --config_file s1_train/configs/fsdp_qwen2.yaml -m s1_cli.main train "
+    "runs/curated -m Qwen/Qwen2.5-32B-Instruct": "a hub model, and GPUs to hold 32B",
+    "s1 eval --task aime24 -m simplescaling/s1.1-32B --backend vllm --tensor-parallel-size 4 "
+    "--max-thinking 512,1024,2048,4096,8192 --out runs/aime24-s1.1": (
+        "a hub dataset and model (no network here) on 4 GPUs"
+    ),
+    "python -m s1_train.recipes.tiny_s1 --out runs/tiny-s1 --install": (
+        "rebuilds the shipped model: 24 min on a 2-core CPU, and --install replaces it"
+    ),
+}
+
+# what a line must print (stdout + stderr), beyond exiting 0
+EXPECT = {
+    's1 generate "How many times can 3 be taken from 22?" --num-ignore 1': [
+        "Wait",
+        "Final Answer: 7",
+    ],
+    's1 generate "How many times can 3 be taken from 22?" --max-thinking 20 --json': [
+        '"thinking_tokens": 20'
+    ],
+    "s1 eval --list-tasks": ["synthetic", "aime24"],
+}
+
+
+@dataclass
+class Block:
+    lang: str
+    lines: list[str]
+
+
+def readme_blocks() -> list[Block]:
+    blocks = []
+    for lang, body in re.findall(r"```(bash|python)\n(.*?)```", README.read_text(), re.S):
+        if lang == "python":
+            blocks.append(Block(lang, [body]))
+            continue
+        lines, cur = [], ""
+        for raw in body.splitlines():
+            cur += raw.rstrip()
+            if cur.endswith("\\"):
+                cur = cur[:-1]
+                continue
+            if cur.strip() and not cur.strip().startswith("#"):
+                lines.append(cur.strip())
+            cur = ""
+        blocks.append(Block(lang, lines))
+    return blocks
+
+
+def command_of(line: str) -> str:
+    """The line without its trailing comment, spaces collapsed (the NOT_HERE key)."""
+    return " ".join(shlex.split(line, comments=True)) if "#" in line else " ".join(line.split())
+
+
+STEPS = [(b.lang, line) for b in readme_blocks() for line in b.lines]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder laid out like the repository root, with no runs in it."""
+    work = tmp_path_factory.mktemp("readme")
+    for entry in ROOT.iterdir():
+        if entry.name not in ("runs", ".git") and not entry.name.startswith("."):
+            (work / entry.name).symlink_to(entry)
+    return work
+
+
+@pytest.fixture(scope="module")
+def env(workdir: Path) -> dict[str, str]:
+    e = dict(os.environ)
+    e.update(
+        S1_DATA_DIR=str(workdir / ".data"),
+        S1_CONFIG=str(workdir / "no-config.toml"),
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{e.get('PATH', '')}",
+    )
+    return e
+
+
+def test_every_line_is_run_or_excused():
+    known = {command_of(line) for _, line in STEPS}
+    assert not set(NOT_HERE) - known, "NOT_HERE names lines the README no longer has"
+    tui = [line for _, line in STEPS if line.startswith("s1 tui")]
+    assert all(line in TUI or command_of(line) in NOT_HERE for line in tui)
+
+
+@pytest.mark.parametrize("lang,line", STEPS, ids=[f"{i}" for i in range(len(STEPS))])
+def test_readme_line(lang: str, line: str, workdir: Path, env: dict[str, str]) -> None:
+    if command_of(line) in NOT_HERE and lang == "bash":
+        return  # listed above, with the reason (not skipped silently: see NOT_HERE)
+    if lang == "python":
+        script = workdir / "readme_snippet.py"
+        script.write_text(line)
+        p = subprocess.run(
+            [sys.executable, str(script)],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert p.returncode == 0, p.stderr[-3000:]
+        return
+    if line.startswith("s1 tui"):
+        run_tui(line, workdir, env)
+        return
+    p = subprocess.run(
+        ["bash", "-c", line], cwd=workdir, env=env, capture_output=True, text=True, timeout=900
+    )
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, f"{line}\n{out[-4000:]}"
+    assert "Traceback" not in out, out[-4000:]
+    for needle in EXPECT.get(line.split("  #")[0].strip(), []):
+        assert needle in out, f"{needle!r} not in the output of {line}:\n{out[-3000:]}"
+
+
+# ----- s1 tui in a real terminal -----------------------------------------------------
+Q = "How many times can 3 be taken from 22?"
+
+
+class Tmux:
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def __call__(self, *args: str) -> str:
+        p = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20
+        )
+        if p.returncode != 0:
+            raise AssertionError(f"tmux {args[0]} failed: {p.stderr}")
+        return p.stdout
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "s1")
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        self("send-keys", "-t", "s1", *(["-l"] if literal else []), *keys)
+
+    def wait_for(self, *needles: str, timeout: float = 120.0, until=None) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.screen()
+            flat = text.replace("\n", "")
+            if all(n in text or n in flat for n in needles) and (until is None or until(text)):
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{needles} not on the screen:\n{text}")
+            time.sleep(0.2)
+
+
+def ask_see_wait_quit(t: Tmux, backend: str) -> None:
+    """Ask the example question, see the answer, force a Wait after it, see the new end."""
+    t.wait_for(f"tiny-s1 · {backend}", "ready", timeout=240)
+    t.keys(Q, literal=True)
+    t.keys("Enter")
+    t.wait_for("Final Answer: 5", "done: stop")  # the model stops too early
+    t.keys("w")  # (the run took the focus from the prompt box: letters are keys)
+    screen = t.wait_for("⟪Wait · user⟫", "Final Answer: 7", "done: stop")
+    assert "Wait 1 (user 1)" in screen
+
+
+def demo_columns(t: Tmux, backend: str) -> None:
+    graded = lambda screen: screen.count("✔") + screen.count("✘") == 4  # noqa: E731
+    screen = t.wait_for("budget 16", "budget 256", "4 columns", "done: stop", until=graded)
+    assert "✔ 6" in screen  # the unlimited column gets it right
+
+
+def asked_at_start(t: Tmux, backend: str) -> None:
+    screen = t.wait_for("⟪Wait · budget⟫", "Final Answer: 7", "done: stop", timeout=240)
+    assert "256" in screen
+
+
+TUI = {
+    "s1 tui                                   # the embedded tiny reasoning model, no network": (
+        ask_see_wait_quit,
+        "hf",
+    ),
+    's1 tui -q "How many times can 3 be taken from 22?" --max-thinking 256 --num-ignore 1': (
+        asked_at_start,
+        "hf",
+    ),
+    's1 tui --demo 16,64,256,auto -q "Take 7 away from 90 until it is less than 7." --reference 6   # side by side': (
+        demo_columns,
+        "hf",
+    ),
+    "s1 tui --backend vllm                    # the same on vLLM (on a 2-core CPU it starts in ~30 s)": (
+        ask_see_wait_quit,
+        "vllm",
+    ),
+}
+
+
+def run_tui(line: str, workdir: Path, env: dict[str, str]) -> None:
+    script, backend = TUI[line]
+    t = Tmux(f"s1readme-{os.getpid()}")
+    done = workdir / "tui-exit-code"
+    done.unlink(missing_ok=True)
+    keep = ("PATH", "HOME", "S1_DATA_DIR", "S1_CONFIG", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    exports = " ".join(f"{k}={shlex.quote(env[k])}" for k in keep if k in env)
+    shell = (
+        f"cd {shlex.quote(str(workdir))} && env -u COLUMNS -u LINES {exports} "
+        f"TERM=xterm-256color COLORTERM=truecolor bash -c {shlex.quote(line)}; echo $? > {done}"
+    )
+    t("-f", "/dev/null", "new-session", "-d", "-s", "s1", "-x", "140", "-y", "40", shell)
+    t("resize-window", "-t", "s1", "-x", "140", "-y", "40")
+    try:
+        script(t, backend)
+        screen = t.screen()
+        assert "WARNING" not in screen and "Traceback" not in screen, screen  # no log lines
+        t.keys("q")
+        deadline = time.monotonic() + 60
+        while not done.exists():
+            assert time.monotonic() < deadline, "s1 tui did not quit:\n" + t.screen()
+            time.sleep(0.2)
+        assert done.read_text().strip() == "0"
+    finally:
+        subprocess.run(["tmux", "-L", t.socket, "kill-server"], capture_output=True)
