@@ -1,0 +1,233 @@
+"""`s1 eval`: headless batch evaluation of test-time scaling.
+
+    s1 eval --list-tasks
+    s1 eval --task aime24 --out runs/aime24 --max-thinking 512,1024,2048,auto --num-ignore 0,1,2
+    s1 eval --task data.jsonl --out runs/mine --samples 8 --temperature 1
+    s1 eval compare runs/a runs/b
+
+Heavy imports (the engine, datasets, matplotlib) happen inside the command.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from s1_engine.errors import S1Error
+from s1_engine.settings import EngineOptions, PolicyOptions
+from s1_eval.settings import EvalOptions
+
+from ..engine import start_engine
+from ..options import command
+
+
+def eval_(
+    ctx: typer.Context,
+    list_tasks_: Annotated[
+        bool,
+        typer.Option(
+            "--list-tasks",
+            help="Print the task names, one a line.",
+            rich_help_panel="Task and output",
+        ),
+    ] = False,
+    run: EvalOptions = None,  # type: ignore[assignment]
+    engine: EngineOptions = None,  # type: ignore[assignment]
+    policy: PolicyOptions = None,  # type: ignore[assignment]
+) -> None:
+    """Evaluate test-time scaling: every (question, policy, sample) one concurrent request."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from s1_eval.tasks import list_tasks, load_task, task_instruction
+
+    if list_tasks_:
+        for name in list_tasks():
+            print(name)
+        return
+    if not run.task:
+        raise S1Error("no task given", "pass --task NAME or a file (see s1 eval --list-tasks)")
+    if not run.out:
+        raise S1Error("no output folder given", "pass --out DIR")
+    out_dir = Path(run.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise S1Error(f"--out {run.out!r} is a file", "give a folder")
+    policies = policy.grid()  # parse the lists before any slow work
+    items = load_task(
+        run.task, run.question_col, run.answer_col, run.choices_col, run.limit, seed=policy.seed
+    )
+
+    from s1_eval.runner import EvalSpec, run_eval
+
+    from ..progress import EvalProgressBar
+
+    spec = EvalSpec(
+        task=run.task,
+        items=items,
+        policies=policies,
+        samples=run.samples,
+        format=None if engine.format == "auto" else engine.format,
+        instruction=run.instruction if run.instruction is not None else task_instruction(run.task),
+    )
+    eng = start_engine(engine, "eval", seed=policy.seed, workload="batch")
+    try:
+        with EvalProgressBar(run.task, run.progress) as bar:
+            summary = run_eval(eng, spec, out_dir, on_progress=bar)
+    finally:
+        eng.close()
+    print_summary(summary, out_dir)
+    if summary.get("failed"):
+        raise S1Error(
+            f"{summary['failed']} of {summary['requests']} requests failed in the engine",
+            f"run the same command again to retry them (results so far are in {out_dir})",
+        )
+
+
+def compare(
+    a: Annotated[str, typer.Argument(help="A results folder of s1 eval.")],
+    b: Annotated[str, typer.Argument(help="Another results folder.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON record.")] = False,
+) -> None:
+    """Two result folders side by side: accuracy and thinking tokens per policy, and the metrics."""
+    sa, sb = load_summary(a), load_summary(b)
+    pa = {p["policy"]: p for p in sa["policies"]}
+    pb = {p["policy"]: p for p in sb["policies"]}
+    labels = list(pa) + [p for p in pb if p not in pa]
+    rows = []
+    for label in labels:
+        x, y = pa.get(label), pb.get(label)
+        rows.append(
+            {
+                "policy": label,
+                "a_accuracy": x and x["accuracy"],
+                "b_accuracy": y and y["accuracy"],
+                "delta": (y["accuracy"] - x["accuracy"]) if x and y else None,
+                "a_thinking_tokens": x and x["mean_thinking_tokens"],
+                "b_thinking_tokens": y and y["mean_thinking_tokens"],
+            }
+        )
+    methods = {}
+    for name in list(sa.get("methods", {})) + [
+        m for m in sb.get("methods", {}) if m not in sa.get("methods", {})
+    ]:
+        ma, mb = sa.get("methods", {}).get(name), sb.get("methods", {}).get(name)
+        methods[name] = {
+            k: [ma and ma.get(k), mb and mb.get(k)] for k in ("control", "scaling", "performance")
+        }
+    if as_json:
+        print(json.dumps({"a": a, "b": b, "policies": rows, "methods": methods}))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(
+        title=f"A = {a} ({sa.get('task')}, {sa.get('model')})\nB = {b} ({sb.get('task')}, {sb.get('model')})"
+    )
+    t.add_column("policy", no_wrap=True)
+    for col in ("A acc %", "B acc %", "Δ", "A think", "B think"):
+        t.add_column(col, justify="right")
+    for r in rows:
+        t.add_row(
+            r["policy"],
+            _f(r["a_accuracy"]),
+            _f(r["b_accuracy"]),
+            _f(r["delta"], signed=True),
+            _f(r["a_thinking_tokens"]),
+            _f(r["b_thinking_tokens"]),
+        )
+    m = Table(title="Control / Scaling / Performance (A | B)")
+    m.add_column("method", no_wrap=True)
+    for col in ("Control %", "Scaling /1k tok", "Perf. %"):
+        m.add_column(col, justify="right")
+    for name, vals in methods.items():
+        m.add_row(
+            name,
+            *(
+                f"{_f(vals[k][0])} | {_f(vals[k][1])}"
+                for k in ("control", "scaling", "performance")
+            ),
+        )
+    console = Console(highlight=False)
+    console.print(t)
+    console.print(m)
+
+
+def load_summary(folder: str) -> dict[str, Any]:
+    """A folder's summary.json, or one recomputed from its samples.jsonl."""
+    from s1_eval.metrics import summarize
+    from s1_eval.runner import SAMPLES, SUMMARY, read_samples
+
+    d = Path(folder)
+    if not d.is_dir():
+        raise S1Error(f"no results folder at {folder!r}", "give a folder written by s1 eval --out")
+    path = d / SUMMARY
+    if path.exists():
+        try:
+            data = json.loads(path.read_text())
+            if isinstance(data, dict) and "policies" in data:
+                return data
+        except (OSError, json.JSONDecodeError):
+            pass
+    records = list(read_samples(d / SAMPLES).values())
+    if not records:
+        raise S1Error(f"{folder!r} holds no results", "give a folder written by s1 eval --out")
+    return {"task": records[0].get("task"), "model": "", **summarize(records)}
+
+
+def print_summary(summary: dict[str, Any], out: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    n = summary.get("samples", 1)
+    t = Table(title=f"{summary['task']}: {summary['questions']} questions x {n} samples")
+    t.add_column("policy", no_wrap=True)
+    for col in ("runs", "acc %", f"maj@{n} %", "think", "answer", "Waits", "ctrl %"):
+        t.add_column(col, justify="right")
+    for p in summary["policies"]:
+        t.add_row(
+            p["policy"],
+            str(p["runs"]),
+            _f(p["accuracy"]),
+            _f(p["majority_accuracy"]),
+            _f(p["mean_thinking_tokens"]),
+            _f(p["mean_answer_tokens"]),
+            _f(p["mean_waits"]),
+            _f(p["control"]),
+        )
+    m = Table(title="the s1 paper's metrics")
+    m.add_column("method", no_wrap=True)
+    for col in ("points", "Control %", "Scaling /1k tok", "Scaling /2x", "Perf. %"):
+        m.add_column(col, justify="right")
+    for name, v in summary.get("methods", {}).items():
+        m.add_row(
+            name,
+            str(len(v["points"])),
+            _f(v["control"]),
+            _f(v["scaling"]),
+            _f(v["scaling_log2"]),
+            _f(v["performance"]),
+        )
+    console = Console(highlight=False)
+    console.print(t)
+    console.print(m)
+    console.print(f"results in {out}: samples.jsonl, summary.json, scaling.png", soft_wrap=True)
+
+
+def _f(x: Any, signed: bool = False) -> str:
+    if x is None:
+        return "-"
+    return f"{x:+.1f}" if signed else f"{x:.1f}"
+
+
+def register(app: typer.Typer) -> None:
+    eval_app = typer.Typer(
+        help="Evaluate test-time scaling on a task: a grid of budgets and 'Wait' counts, "
+        "graded, resumable, plotted.",
+        no_args_is_help=False,
+        add_completion=False,
+    )
+    command(eval_app, callback=True)(eval_)
+    eval_app.command("compare")(compare)
+    app.add_typer(eval_app, name="eval")
