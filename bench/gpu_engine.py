@@ -217,7 +217,7 @@ def main() -> None:
     total, per_token = weight_bytes_per_token(str(model))
     results["weights"] = {"total_bytes": total, "bytes_read_per_token": per_token}
     t = time.perf_counter()
-    from s1_engine.cli_options import EngineOptions
+    from s1_engine.settings import EngineOptions
 
     extra = EngineOptions(engine_arg=args.engine_arg).engine_args()
     results["engine_args"] = extra

@@ -1,7 +1,7 @@
-"""The `s1` command: one Typer app; each package contributes its sub-commands.
+"""The `s1` command: one Typer app over the libraries; each command lives in s1_cli/commands.
 
-Only Typer and the packages' small `cli` modules are imported here; vLLM, TRL and
-Textual are imported inside the commands that need them, so `s1 --help` is instant.
+Only Typer and the small command modules are imported here; vLLM, TRL and Textual are
+imported inside the commands that need them, so `s1 --help` is instant.
 """
 
 from __future__ import annotations
@@ -30,17 +30,16 @@ def _quiet_libraries() -> None:
 
 
 def _register() -> None:
-    from s1_data import cli as data_cli
-    from s1_engine import cli as engine_cli
-    from s1_engine import eval_cli
-    from s1_train import cli as train_cli
-    from s1_tui import cli as tui_cli
+    from s1_data import cli as curate_cli
 
-    tui_cli.register(app)
-    engine_cli.register(app)
-    eval_cli.register(app)
-    train_cli.register(app)
-    data_cli.register(app)
+    from .commands import eval as eval_cmd
+    from .commands import generate, train, tui
+
+    tui.register(app)
+    generate.register(app)
+    eval_cmd.register(app)
+    train.register(app)
+    curate_cli.register(app)
 
 
 _register()
@@ -63,14 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except SystemExit as e:
         return int(e.code or 0) if not isinstance(e.code, str) else 1
-    except Exception as e:  # click's usage errors
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
-            e.show()
-            return e.exit_code
-        if isinstance(e, click.exceptions.Abort):
-            return 1
+    except Exception as e:  # the command-line parser's usage errors
+        show = getattr(e, "show", None)
+        code = getattr(e, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            return code
         raise
     return 0
 

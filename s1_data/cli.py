@@ -18,8 +18,10 @@ from typing import Annotated, Any
 
 import typer
 
-from s1_engine.cli_options import EngineOptions, engine_options
 from s1_engine.errors import S1Error
+from s1_engine.settings import EngineOptions
+
+from .cli_options import engine_options
 
 P_DATA = "Pool and output"
 P_QUAL = "Quality"

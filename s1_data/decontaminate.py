@@ -1,6 +1,6 @@
 """Decontamination: drop pool items whose word n-grams overlap evaluation questions.
 
-Evaluation questions come from named tasks (`s1_engine.tasks.load_task`, the registry
+Evaluation questions come from named tasks (`s1_eval.tasks.load_task`, the registry
 `s1 eval` uses) or local files (any source the pool loader reads). Questions shorter
 than n words are matched whole (after normalization).
 """
@@ -39,21 +39,6 @@ class EvalSet:
     skipped: dict[str, str] = field(default_factory=dict)  # task -> why
 
 
-def _task_registry() -> tuple[Callable[..., Any], Callable[[], Any]] | None:
-    try:
-        from s1_engine.tasks import list_tasks, load_task
-    except ImportError:
-        return None
-    return load_task, list_tasks
-
-
-def _task_names(list_tasks: Callable[[], Any]) -> list[str]:
-    tasks = list_tasks()
-    if isinstance(tasks, dict):
-        tasks = list(tasks)
-    return [t if isinstance(t, str) else str(getattr(t, "name", t)) for t in tasks]
-
-
 def _questions_of(task: Any) -> list[str]:
     items = task
     for attr in ("items", "examples"):
@@ -75,16 +60,13 @@ def load_eval_set(specs: Sequence[str] | None) -> EvalSet:
     e.g. hub tasks on an offline machine, are listed in `skipped`). Explicit names or
     files must load, or it is an S1Error.
     """
+    from s1_eval.tasks import list_tasks, load_task
+
     from .pool import load_source
 
     ev = EvalSet()
-    registry = _task_registry()
     if specs is None:
-        if registry is None:
-            ev.skipped["*"] = "no evaluation task registry (s1_engine.tasks) in this install"
-            return ev
-        load_task, list_tasks = registry
-        for name in _task_names(list_tasks):
+        for name in list_tasks():
             try:
                 ev.questions[name] = _questions_of(load_task(name))
             except Exception as e:  # noqa: BLE001 - recorded in the report
@@ -98,12 +80,6 @@ def load_eval_set(specs: Sequence[str] | None) -> EvalSet:
         if p.exists():
             ev.questions[p.stem] = [i["question"] for i in load_source(spec) if i.get("question")]
             continue
-        if registry is None:
-            raise S1Error(
-                f"cannot load the evaluation task {spec!r}: no task registry in this install",
-                "give a local file of evaluation questions",
-            )
-        load_task, list_tasks = registry
         try:
             ev.questions[spec] = _questions_of(load_task(spec))
         except S1Error as e:

@@ -1,7 +1,7 @@
 """Difficulty: drop what every reference model solves.
 
 Each reference model answers every question through the engine (budget forcing off);
-answers are graded with `s1_engine.grading.grade`, the grader `s1 eval` uses, so
+answers are graded with `s1_eval.grading.grade`, the grader `s1 eval` uses, so
 "solved" means the same in both. Items solved by all reference models are dropped;
 the others keep, per model, whether it solved the item and how long it thought.
 The trace length (`trace_tokens`, from the traces stage) is the second signal, used
@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from s1_engine.grading import grade
+from s1_eval.grading import grade
 
 from .pool import call_key
 from .quality import drop_record
@@ -28,7 +28,7 @@ def _plain(text: str) -> str:
 
 
 def is_correct(answer: str, reference: str | None, kind: str | None) -> tuple[bool, str]:
-    """Graded by `s1_engine.grading.grade`; where the grader reads no expression at all
+    """Graded by `s1_eval.grading.grade`; where the grader reads no expression at all
     from the answer (plain words, which math-verify does not parse), an exact match of
     the normalized answer text with the reference counts as solved."""
     if not reference:

@@ -26,9 +26,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from s1_engine.cli_options import EngineOptions
 from s1_engine.errors import S1Error
 from s1_engine.policy import parse_budget
+from s1_engine.settings import EngineOptions
 
 STAGES = ("quality", "decontaminate", "traces", "difficulty", "diversity", "select")
 
@@ -144,9 +144,11 @@ class Engines:
             return self.preset[key]
         if key not in self.built:
             self.close()  # one model in memory at a time: stages run one after another
-            self.built[key] = replace(self.opts, model=key).start(
-                "curate", seed=self.seed, workload="batch"
-            )
+            from s1_engine.enginelog import EngineLog
+
+            opts = replace(self.opts, model=key)
+            log = None if opts.verbose else EngineLog.new("curate")
+            self.built[key] = opts.build(self.seed, "batch", log)
         return self.built[key]
 
     def token_counter(self, name: str | None) -> tuple[Callable[[str], int], str]:

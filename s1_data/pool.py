@@ -211,12 +211,8 @@ def _synthetic_rows(spec: str, seed: int) -> list[dict[str, Any]]:
         raise S1Error(
             f"cannot read the source {spec!r}", "write it as synthetic:N or synthetic:N:SEED"
         ) from None
-    try:
-        from s1_data import synthetic
-    except ImportError:
-        raise S1Error(
-            "the synthetic task generator is not in this install", "give a file or hub id"
-        ) from None
+    from . import synthetic
+
     rng = random.Random(s)
     rows = []
     for task in synthetic.make_tasks(n, seed=s):

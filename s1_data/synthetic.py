@@ -481,6 +481,6 @@ def held_out_tasks(n: int = HELD_OUT_SIZE) -> list[SyntheticTask]:
 
 def load_task_items() -> list:
     """The held-out split as evaluation `TaskItem`s (for `s1 eval --task synthetic`)."""
-    from s1_engine.tasks import TaskItem
+    from s1_eval.tasks import TaskItem
 
     return [TaskItem(t.id, t.question, t.answer, kind="math") for t in held_out_tasks()]

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from . import events as ev
+from .budget import closing_reserve, thinking_budget
 from .errors import S1Error
 from .events import Cause, Event, Segment
 from .formats import BoundFormat
-from .policy import AUTO_ANSWER_RESERVE, BudgetPolicy, SamplingConfig
+from .policy import BudgetPolicy, SamplingConfig
 
 Phase = Literal["pre", "think", "answer", "done"]
 PRE_MAX_TOKENS = 256  # tokens a model may write before it opens thinking by itself
@@ -96,31 +97,12 @@ class BudgetForcer:
 
     # ----- budget ---------------------------------------------------------------
     def _closing_reserve(self) -> int:
-        f = self.fmt
-        return len(f.newline_ids) + len(f.think_end_ids) + len(f.lead_in_ids)
-
-    def _room(self) -> int:
-        """Tokens the context has left for thinking, once the delimiter is accounted for."""
-        return max(0, self.context_len - len(self.prompt) - self._closing_reserve() - 1)
-
-    def _auto_budget(self) -> int:
-        """ "auto" as the s1 reference computes it: the context minus the prompt (with its
-        thinking start) minus the delimiter and lead-in minus 100 tokens for the answer."""
-        auto = self.context_len - len(self.prompt) - len(self.fmt.end_max_ids)
-        return max(0, min(auto - AUTO_ANSWER_RESERVE, self._room()))
-
-    def _fit_budget(self) -> int:
-        """ "fit": leave `answer_max_tokens` for the answer (half the room, if it is tight)."""
-        room = self._room()
-        return max(room - self.policy.answer_max_tokens, room // 2)
+        return closing_reserve(self.fmt)
 
     def _effective_budget(self, budget: int | str) -> int:
-        """An explicit budget is capped only by the context, never by the answer reserve."""
-        if budget == "auto":
-            return self._auto_budget()
-        if budget == "fit":
-            return self._fit_budget()
-        return min(int(budget), self._room())
+        return thinking_budget(
+            budget, self.context_len, len(self.prompt), self.fmt, self.policy.answer_max_tokens
+        )
 
     # ----- bookkeeping ----------------------------------------------------------
     def _thinking_open_in_prompt(self) -> bool:
@@ -407,7 +389,8 @@ class BudgetForcer:
         return True
 
     def set_budget(self, budget: int | str) -> None:
-        """Change the thinking budget while the request runs."""
+        """Change the thinking budget while the request runs (ends thinking if it is
+        already used up)."""
         self.policy = self.policy.with_(max_thinking_tokens=budget)
         self.budget = self._effective_budget(budget)
         self._event(ev.BUDGET_CHANGED, "user", str(budget))
@@ -416,6 +399,13 @@ class BudgetForcer:
 
     def set_ignore_str(self, ignore_str: str | tuple[str, ...]) -> None:
         self.policy = self.policy.with_(ignore_str=ignore_str)
+
+    def fail(self, message: str) -> None:
+        """The backend failed: record the error and finish the request (reason 'error')."""
+        if self.phase == "done":
+            return
+        self._event(ev.ERROR, "model", message)
+        self._finish("error", "model")
 
     def stop(self) -> bool:
         if self.phase == "done":

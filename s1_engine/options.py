@@ -2,8 +2,8 @@
 
 Every library declares its settings as a dataclass whose fields are made with `option()`
 (the engine, the budget policy, evaluation, curation stages, training, the console).
-The CLI layer (`s1_cli.options`) turns those fields into command-line options, config
-files are read against the same fields, and `check()` validates a filled-in object
+The CLI layer (`s1_cli.options`) turns those fields into command-line options, settings
+files (TOML or YAML) are read against the same fields (`load_settings_file`, `build`), and `check()` validates a filled-in object
 before any model loads, so every setting has one name, one help text and one rule.
 Nothing here imports a CLI library.
 """
@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .errors import S1Error
@@ -103,6 +105,102 @@ def check(obj: Any) -> None:
                     f"{flag} must be <= {_num(info.max)}, got {_num(value)}",
                     f"give {_num(info.max)} or less{example}",
                 )
+
+
+def _base(t: Any) -> Any:
+    """int | None -> int; list[str] | None -> list[str]."""
+    if typing.get_origin(t) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(t) if a is not type(None)]
+        return args[0] if len(args) == 1 else t
+    return t
+
+
+def load_settings_file(path: str) -> dict[str, Any]:
+    """The raw table of a TOML or YAML settings file."""
+    p = Path(path)
+    if not p.is_file():
+        raise S1Error(f"no config file at {path!r}", "check the path (--config)")
+    try:
+        text = p.read_text()
+        if p.suffix in (".yaml", ".yml"):
+            import yaml
+
+            raw = yaml.safe_load(text) or {}
+        else:
+            import tomllib
+
+            raw = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError) as e:
+        raise S1Error(f"cannot read the config {path!r}: {e}", "check the file") from None
+    except Exception as e:  # noqa: BLE001 - any parse error: one line
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise S1Error(f"cannot read the config {path!r}: {first}", "fix its syntax") from None
+    if not isinstance(raw, dict):
+        raise S1Error(f"{path!r} is not a table of settings", "write key = value lines")
+    return raw
+
+
+def normalize(
+    raw: dict[str, Any], known: set[str], source: str, aliases: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Flat settings by field name (tables merged in, aliases resolved); unknown names fail."""
+    flat = {(aliases or {}).get(k, k): v for k, v in _flatten(raw, known).items()}
+    unknown = sorted(set(flat) - known)
+    if unknown:
+        raise S1Error(
+            f"unknown setting(s) in {source!r}: {', '.join(unknown)}",
+            f"known: {', '.join(sorted(known))}",
+        )
+    return flat
+
+
+def _flatten(d: dict[str, Any], known: set[str]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for k, v in d.items():
+        key = str(k).replace("-", "_")
+        if isinstance(v, dict) and key not in known:
+            flat.update(_flatten(v, known))
+        else:
+            flat[key] = v
+    return flat
+
+
+def coerce(value: Any, typ: Any, name: str, source: str) -> Any:
+    """A settings-file value as the field's type ('512,1024' strings from lists, ...)."""
+    base = _base(typ)
+    if value is None:
+        return None
+    if base is str and isinstance(value, list):
+        return ",".join(map(str, value))
+    if base is str and isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    if base is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    ok = {
+        str: isinstance(value, str),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, float),
+        bool: isinstance(value, bool),
+    }.get(base, True)
+    if not ok:
+        want = getattr(base, "__name__", str(base))
+        raise S1Error(
+            f"{name} in {source} must be a {want}, got {value!r}", f"write {name} as a {want}"
+        )
+    return value
+
+
+def build(cls: type, values: dict[str, Any], file: dict[str, Any], source: str) -> Any:
+    """The settings object: flags given > file > defaults (the values passed for the rest)."""
+    kwargs: dict[str, Any] = {}
+    for f, _, typ in option_fields(cls):
+        if f.name in values:
+            kwargs[f.name] = values[f.name]
+        elif f.name in file:
+            kwargs[f.name] = coerce(file[f.name], typ, f.name, source)
+    obj = cls(**kwargs)
+    check(obj)
+    return obj
 
 
 def _num(x: float) -> str:

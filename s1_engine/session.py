@@ -15,7 +15,7 @@ import concurrent.futures
 import queue
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from . import events as ev
@@ -61,7 +61,7 @@ class Session:
         self._backend = backend
         self._tokenizer = tokenizer
         self._loop = loop
-        self._inbox: asyncio.Queue[tuple[str, int, Any]] = asyncio.Queue()
+        self._inbox: asyncio.Queue[tuple[str, int, Any]] = asyncio.Queue()  # cmd/chunk/error
         self._decoder = IncrementalDecoder(tokenizer)
         self._lock = threading.Lock()
         self._items: list[StreamItem] = []
@@ -80,8 +80,10 @@ class Session:
             asyncio.run_coroutine_threadsafe(self.run(), self._loop)
 
     # ----- control, from anywhere ---------------------------------------------------
-    def _post(self, *command: Any) -> None:
-        self._loop.call_soon_threadsafe(self._inbox.put_nowait, ("cmd", 0, command))
+    def _post(self, intervention: Callable[[BudgetForcer], bool]) -> None:
+        """Queue a call on the machine for the next token boundary; it returns whether the
+        context changed (then the backend request is cut and continued from it)."""
+        self._loop.call_soon_threadsafe(self._inbox.put_nowait, ("cmd", 0, intervention))
 
     def force_wait(self, text: str | None = None, now: bool = True) -> None:
         """Think longer: insert the ignore string now, or at the model's next end attempt.
@@ -92,25 +94,27 @@ class Session:
         if now and self._reopen():
             asyncio.run_coroutine_threadsafe(self._continue_with_wait(text), self._loop)
             return
-        self._post("force_wait", text, now)
+        self._post(lambda m: m.force_wait(text, now) and now)
 
     def end_thinking(self) -> None:
         """End thinking now: the delimiter and the answer lead-in follow."""
-        self._post("end_thinking")
+        self._post(lambda m: m.end_thinking())
 
     def inject(self, text: str) -> None:
         """Insert text into the current segment, as if the model had written it."""
-        self._post("inject", text)
+        self._post(lambda m: m.inject(text))
 
     def stop(self) -> None:
         """Stop generating; the request finishes with reason 'stopped'."""
-        self._post("stop")
+        self._post(lambda m: m.stop())
 
     def set_budget(self, budget: int | str) -> None:
-        self._post("set_budget", budget)
+        """Change the thinking budget while the request runs."""
+        self._post(lambda m: m.set_budget(budget) or True)
 
     def set_ignore_str(self, ignore_str: str | tuple[str, ...]) -> None:
-        self._post("set_ignore_str", ignore_str)
+        """The text of the next Waits ("Wait", or a tuple to rotate)."""
+        self._post(lambda m: m.set_ignore_str(ignore_str) or False)
 
     def _reopen(self) -> bool:
         """Make a finished session live again, if its machine can think on."""
@@ -209,28 +213,6 @@ class Session:
                 self._publish(item)
 
     # ----- the driver, on the engine loop ------------------------------------------------
-    def _apply(self, command: tuple[Any, ...]) -> bool:
-        """Apply one intervention; True if the context changed (cut and continue)."""
-        m, name, args = self.machine, command[0], command[1:]
-        if m.done:
-            return False
-        if name == "force_wait":
-            text, now = args
-            return m.force_wait(text, now) and now
-        if name == "end_thinking":
-            return m.end_thinking()
-        if name == "inject":
-            return m.inject(args[0])
-        if name == "stop":
-            return m.stop()
-        if name == "set_budget":
-            m.set_budget(args[0])
-            return True
-        if name == "set_ignore_str":
-            m.set_ignore_str(args[0])
-            return False
-        raise ValueError(f"unknown command {name}")
-
     async def _read(self, generation: int, request: GenerateRequest) -> None:
         stream = self._backend.generate(request)
         try:
@@ -271,7 +253,7 @@ class Session:
                 while True:
                     kind, gen, payload = await self._inbox.get()
                     if kind == "cmd":
-                        changed = self._apply(payload)
+                        changed = not m.done and payload(m)
                         self._flush()
                         if changed:
                             break
@@ -305,8 +287,7 @@ class Session:
                 reader.cancel()
                 await asyncio.gather(reader, return_exceptions=True)
         if error is not None and not m.done:
-            m._event(ev.ERROR, "model", f"{type(error).__name__}: {error}")
-            m._finish("error", "model")
+            m.fail(f"{type(error).__name__}: {error}")
         self._flush()
         result = self._build_result()
         self._publish(_END)

@@ -1,10 +1,9 @@
-"""SFT with TRL's SFTTrainer on s1-format data: the recipe, the data, the run.
+"""SFT with TRL's SFTTrainer on s1-format data: the data and the run.
 
-`TrainConfig` holds every knob with the s1 recipe as default; a recipe file
-(YAML/TOML) and command-line flags override it, in that order. `run(config)` loads the
-data, formats it (`formatting`), drops or truncates sequences over the block size,
-trains with loss on the assistant turn only, checkpoints, resumes after a kill, and
-writes the final model (loadable by the engine unchanged) and a report.
+`run(config)` loads the data, formats it (`formatting`), drops or truncates sequences
+over the block size, trains with loss on the assistant turn only, checkpoints, resumes
+after a kill, and writes the final model (loadable by the engine unchanged) and a report.
+The settings live in `config` (TrainConfig, the s1 recipe as defaults).
 """
 
 from __future__ import annotations
@@ -13,124 +12,24 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from s1_engine.errors import S1Error
 
+from .config import ALIASES, CONFIGS_DIR, RECIPES_DIR, TrainConfig, load_recipe, resolve_config
 from .formatting import Columns, to_prompt_completion
 
-RECIPES_DIR = Path(__file__).parent / "recipes"
-CONFIGS_DIR = Path(__file__).parent / "configs"
-
-
-@dataclass
-class TrainConfig:
-    """The s1 recipe (Muennighoff et al., 2025) as defaults; every field can be overridden."""
-
-    dataset: str = ""
-    model: str | None = None  # None: the embedded default model
-    output_dir: str = "runs/train"
-    split: str = "train"
-    learning_rate: float = 1e-5
-    epochs: float = 5.0
-    lr_scheduler: str = "cosine"
-    warmup_ratio: float = 0.05
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.95
-    weight_decay: float = 1e-4
-    block_size: int = 32768
-    batch_size: int = 16  # effective: per-device x accumulation x devices
-    per_device_batch_size: int = 1
-    grad_accum: int | None = None  # None: batch_size / (per-device x devices)
-    bf16: bool | None = None  # None: where supported (a GPU with bf16)
-    gradient_checkpointing: bool = False
-    overlong: str = "drop"  # drop | truncate
-    max_steps: int = -1
-    max_samples: int | None = None
-    seed: int = 42
-    logging_steps: int = 1
-    save_steps: int = 100
-    save_total_limit: int = 2
-    resume: bool = True  # resume from the last checkpoint in output_dir when there is one
-    thinking_column: str | None = None
-    system: str | None = None
-    max_grad_norm: float = 1.0
-    progress: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)  # any other SFTConfig argument
-
-    def with_overrides(self, values: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(self)}
-        clean: dict[str, Any] = {}
-        for key, value in values.items():
-            k = key.replace("-", "_")
-            k = ALIASES.get(k, k)
-            if k not in known:
-                raise S1Error(
-                    f"unknown training setting {key!r}",
-                    f"known: {', '.join(sorted(known - {'extra'}))} (others go under 'extra')",
-                )
-            clean[k] = value
-        data = asdict(self)
-        data.update(clean)
-        return TrainConfig(**data)
-
-
-ALIASES = {
-    "lr": "learning_rate",
-    "num_train_epochs": "epochs",
-    "lr_scheduler_type": "lr_scheduler",
-    "max_length": "block_size",
-    "gradient_accumulation_steps": "grad_accum",
-    "per_device_train_batch_size": "per_device_batch_size",
-    "output": "output_dir",
-}
-
-
-def load_recipe(path_or_name: str) -> dict[str, Any]:
-    """Read a YAML or TOML recipe file (or a shipped recipe by name, e.g. 'tiny-s1')."""
-    path = Path(path_or_name)
-    if not path.exists():
-        for cand in (
-            RECIPES_DIR / f"{path_or_name.replace('-', '_')}.yaml",
-            RECIPES_DIR / f"{path_or_name}.yaml",
-        ):
-            if cand.exists():
-                path = cand
-                break
-        else:
-            raise S1Error(f"no recipe file {path_or_name!r}", "give a .yaml or .toml file")
-    text = path.read_text()
-    try:
-        if path.suffix == ".toml":
-            try:
-                import tomllib
-            except ImportError:  # Python 3.10
-                raise S1Error("TOML recipes need Python 3.11+", "use a .yaml recipe") from None
-            data = tomllib.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text) or {}
-    except S1Error:
-        raise
-    except Exception as e:
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise S1Error(
-            f"cannot read the recipe {str(path)!r}: {first}", "check its syntax"
-        ) from None
-    if not isinstance(data, dict):
-        raise S1Error(f"the recipe {str(path)!r} is not a mapping", "write key: value lines")
-    return data.get("train", data)
-
-
-def resolve_config(recipe: str | None = None, given: dict[str, Any] | None = None) -> TrainConfig:
-    """Defaults (the s1 recipe) < the recipe file < flags given on the command line."""
-    config = TrainConfig()
-    if recipe:
-        config = config.with_overrides(load_recipe(recipe))
-    return config.with_overrides(given or {})
+__all__ = [
+    "ALIASES",
+    "CONFIGS_DIR",
+    "RECIPES_DIR",
+    "TrainConfig",
+    "load_recipe",
+    "resolve_config",
+    "run",
+]
 
 
 # ----- data ---------------------------------------------------------------------------

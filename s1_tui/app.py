@@ -28,7 +28,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
-from s1_engine.cli_options import EngineOptions
+from s1_engine.settings import EngineOptions
 from s1_engine.engine import DEFAULT_MODEL_DIR, DEFAULT_MODEL_EXAMPLE
 from s1_engine.errors import S1Error
 from s1_engine.events import Event, StreamItem, TokenDelta
@@ -529,7 +529,7 @@ class S1App(App):
         ref = self.settings.tui.reference
         if not ref:
             return
-        from s1_engine.grading import grade
+        from s1_eval.grading import grade
 
         try:
             run.grade = await asyncio.to_thread(grade, answer, ref, self.settings.tui.grade_kind)

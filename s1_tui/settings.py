@@ -17,27 +17,22 @@ History lives in `$S1_DATA_DIR`, else the user data dir (`<data>/s1`).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from s1_engine.cli_options import EngineOptions, PolicyOptions
+from s1_engine.enginelog import data_dir as engine_data_dir
 from s1_engine.errors import S1Error
+from s1_engine.options import build, known_settings, load_settings_file, normalize, option
 from s1_engine.policy import BudgetPolicy, parse_budget
+from s1_engine.settings import EngineOptions, PolicyOptions
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+# the console's default budget leaves room for the answer (a live demo must not cut it)
+TUI_POLICY = PolicyOptions(max_thinking="fit")
 
 
 def data_dir() -> Path:
-    env = os.environ.get("S1_DATA_DIR")
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("s1", appauthor=False))
+    return engine_data_dir()
 
 
 def default_config_path() -> Path:
@@ -49,16 +44,38 @@ def default_config_path() -> Path:
     return Path(platformdirs.user_config_dir("s1", appauthor=False)) / "tui.toml"
 
 
+PANEL_TUI = "Console"
+
+
 @dataclass
 class TuiOptions:
-    theme: str = "textual-dark"
-    budget_step: int = 256  # tokens added / removed by the budget keys
-    demo: str = ""  # "512,1024,2048" or "w0,w1,w2" (Wait counts): side-by-side columns
-    reference: str = ""  # the expected answer (graded in demo mode and in the status)
-    grade_kind: str = "math"  # math | choice
-    question: str = ""  # ask this at start
-    replay_speed: float = 4.0
-    follow: bool = True
+    theme: str = option(
+        "textual-dark", "Textual theme (e.g. textual-dark, nord, gruvbox).", panel=PANEL_TUI
+    )
+    budget_step: int = option(
+        256, "Tokens the +/- keys add to or take from the budget.", panel=PANEL_TUI
+    )
+    demo: str = option(
+        "",
+        "Side by side: the same question at several budgets ('512,1024,2048') or Wait counts "
+        "('w0,w1,w2').",
+        panel=PANEL_TUI,
+    )
+    reference: str = option("", "The expected answer: each run is graded.", panel=PANEL_TUI)
+    grade_kind: str = option(
+        "math",
+        "math | choice (how --reference is compared).",
+        panel=PANEL_TUI,
+        flag="--grade",
+        choices=("math", "choice"),
+    )
+    question: str = option(
+        "", "Ask this as soon as the model is loaded.", panel=PANEL_TUI, short="-q"
+    )
+    replay_speed: float = option(
+        4.0, "Replay from history at this multiple of the recorded pace.", panel=PANEL_TUI, above=0
+    )
+    follow: bool = option(True, "Follow the stream (scroll with it).", cli=False)
 
 
 @dataclass
@@ -110,47 +127,22 @@ def parse_demo(spec: str, base: BudgetPolicy) -> list[tuple[str, BudgetPolicy]]:
     return out
 
 
-def _flatten(d: dict[str, Any]) -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            flat.update(_flatten(v))
-        else:
-            flat[k.replace("-", "_")] = v
-    return flat
-
-
 def read_config(path: Path) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as f:
-            raw = tomllib.load(f)
-    except FileNotFoundError:
-        raise S1Error(f"no config file at {str(path)!r}", "check --config") from None
-    except tomllib.TOMLDecodeError as e:
-        raise S1Error(f"cannot read the config {str(path)!r}: {e}", "fix the TOML") from None
-    flat = _flatten(raw)
-    known = {f.name for cls in (EngineOptions, PolicyOptions, TuiOptions) for f in fields(cls)}
-    unknown = sorted(set(flat) - known)
-    if unknown:
-        raise S1Error(
-            f"unknown setting(s) in {str(path)!r}: {', '.join(unknown)}",
-            f"known: {', '.join(sorted(known))}",
-        )
-    return flat
+    """The settings in a TOML file, by field name (tables merged in; unknown names fail)."""
+    known = known_settings(EngineOptions, PolicyOptions, TuiOptions)
+    return normalize(load_settings_file(str(path)), known, str(path))
 
 
-def _merge(cli: Any, config: dict[str, Any], defaults: Any = None) -> Any:
-    """CLI values that differ from the defaults win; the config fills the rest."""
-    defaults = defaults if defaults is not None else type(cli)()
-    changes: dict[str, Any] = {}
-    for f in fields(cli):
-        if f.name in config and getattr(cli, f.name) == getattr(defaults, f.name):
-            value = config[f.name]
-            default = getattr(defaults, f.name)
-            if isinstance(default, str) and not isinstance(value, str):
-                value = ",".join(map(str, value)) if isinstance(value, list) else str(value)
-            changes[f.name] = value
-    return replace(cli, **changes)
+def _layer(cli: Any, config: dict[str, Any], defaults: Any, source: str) -> Any:
+    """For library callers: values that differ from the defaults count as given (the CLI
+    knows exactly which flags were given, and layers with `s1_cli.options`)."""
+    plain = type(cli)()
+    given = {
+        f.name: getattr(cli, f.name)
+        for f in fields(cli)
+        if getattr(cli, f.name) not in (getattr(defaults, f.name), getattr(plain, f.name))
+    }
+    return build(type(cli), given, config, source)
 
 
 def load_settings(
@@ -158,18 +150,19 @@ def load_settings(
     policy: PolicyOptions | None = None,
     tui: TuiOptions | None = None,
     config: Path | str | None = None,
+    default_file: bool = True,
 ) -> Settings:
-    """Merge the command line with the config file (an explicit path must exist)."""
+    """Merge the given settings with a config file (an explicit path must exist), and
+    check them. `default_file=False`: the caller has layered the file already (the CLI)."""
     path: Path | None = Path(config) if config else None
-    if path is None and default_config_path().is_file():
+    if path is None and default_file and default_config_path().is_file():
         path = default_config_path()
     values = read_config(path) if path else {}
+    src = str(path or "")
     s = Settings(
-        _merge(engine or EngineOptions(), values),
-        _merge(
-            policy or PolicyOptions(max_thinking="fit"), values, PolicyOptions(max_thinking="fit")
-        ),
-        _merge(tui or TuiOptions(), values),
+        _layer(engine or EngineOptions(), values, EngineOptions(), src),
+        _layer(policy or TUI_POLICY, values, TUI_POLICY, src),
+        _layer(tui or TuiOptions(), values, TuiOptions(), src),
         path,
     )
     s.base_policy()  # validate now: one clear error before the app opens

@@ -103,9 +103,22 @@ def init_model(path: Path, tok: object, seed: int = 0, shape: dict | None = None
     model.save_pretrained(str(path))
 
 
+def overrides(extra_args: list[str]) -> dict:
+    """`--max-steps 10 --lr 2e-3` -> {"max_steps": 10, "lr": 0.002} (recipe overrides)."""
+    import yaml
+
+    out, args = {}, list(extra_args)
+    while args:
+        flag = args.pop(0)
+        if not flag.startswith("--") or not args:
+            raise SystemExit(f"cannot read the training override {flag!r}: give --name value pairs")
+        out[flag[2:].replace("-", "_")] = yaml.safe_load(args.pop(0))
+    return out
+
+
 def build(out: Path, n_train: int, seed: int, extra_args: list[str]) -> Path:
-    from s1_cli.main import main as s1_main
     from s1_train.formatting import s1_text
+    from s1_train.train import resolve_config, run
 
     out.mkdir(parents=True, exist_ok=True)
     rows = make_rows(n_train, seed)
@@ -121,12 +134,12 @@ def build(out: Path, n_train: int, seed: int, extra_args: list[str]) -> Path:
     tok = train_tokenizer(init, texts)
     init_model(init, tok, seed)
     model_out = out / "model"
-    argv = ["train", str(data), "--model", str(init), "--output", str(model_out)]
-    argv += ["--recipe", "tiny-s1", "--seed", str(seed), *extra_args]
-    print("s1 " + " ".join(argv), file=sys.stderr, flush=True)
-    code = s1_main(argv)
-    if code:
-        raise SystemExit(code)
+    given = {"dataset": str(data), "model": str(init), "output_dir": str(model_out), "seed": seed}
+    config = resolve_config("tiny-s1", given | overrides(extra_args))
+    print(
+        f"s1 train {data} --model {init} --recipe tiny-s1 ({config})", file=sys.stderr, flush=True
+    )
+    run(config, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     return model_out
 
 

@@ -20,8 +20,8 @@ import pytest
 
 from s1_cli.main import main
 from s1_engine import BudgetPolicy
-from s1_engine.evaluate import EvalSpec, run_eval
-from s1_engine.tasks import load_task
+from s1_eval.runner import EvalSpec, run_eval
+from s1_eval.tasks import load_task
 
 EXPECTED_THINKING = {
     "think=3,wait=0": 3,
@@ -56,7 +56,7 @@ def grid(budgets=(3, 12, "auto"), ignores=(0, 2), temperature=0.0):
 
 
 def recompute(lines):
-    """Per-policy numbers from samples.jsonl, independently of s1_engine.metrics."""
+    """Per-policy numbers from samples.jsonl, independently of s1_eval.metrics."""
     by = defaultdict(list)
     for r in lines:
         by[r["policy"]].append(r)

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from s1_engine.errors import S1Error
-from s1_engine.tasks import (
+from s1_eval.tasks import (
     HUB_TASKS,
     TaskItem,
     _gpqa_item,

@@ -141,7 +141,7 @@ def test_premature_stop_and_wait_resume() -> None:
 
 def test_registered_as_eval_task() -> None:
     import s1_data  # noqa: F401  (registers on import)
-    from s1_engine import tasks
+    from s1_eval import tasks
 
     items = tasks.load_task("synthetic")
     assert len(items) == 200 and items[0].answer == held_out_tasks()[0].answer

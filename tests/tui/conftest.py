@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from s1_engine.cli_options import EngineOptions, PolicyOptions
+from s1_engine.settings import EngineOptions, PolicyOptions
 
 Q = "What is 1+2?"
 SIZE = (120, 36)

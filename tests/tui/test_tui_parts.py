@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from s1_engine.cli_options import EngineOptions, PolicyOptions
+from s1_engine.settings import EngineOptions, PolicyOptions
 from s1_engine.errors import S1Error
 from s1_engine.events import Event, TokenDelta
 from s1_tui.history import HistoryStore, to_markdown

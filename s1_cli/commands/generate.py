@@ -1,4 +1,5 @@
-"""`s1 generate`: one prompt, thinking and answer printed live (or one JSON record)."""
+"""`s1 generate`: one prompt, thinking and answer printed live (or one JSON record);
+`s1 tiny-model`: the scripted test model, made locally."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from typing import Annotated
 
 import typer
 
-from .cli_options import EngineOptions, PolicyOptions, engine_options, policy_options
-from .errors import S1Error
+from s1_engine.errors import S1Error
+from s1_engine.settings import EngineOptions, PolicyOptions
+
+from ..engine import start_engine
+from ..options import command
 
 
-@engine_options
-@policy_options
 def generate(
     prompt: Annotated[
         str | None, typer.Argument(help="The question; '-' or nothing reads stdin.")
@@ -22,13 +24,37 @@ def generate(
         bool, typer.Option("--json", help="Print one JSON record instead of the live text.")
     ] = False,
     system: Annotated[str | None, typer.Option("--system", help="A system message.")] = None,
-    engine_opts: EngineOptions = None,  # type: ignore[assignment]
-    policy_opts: PolicyOptions = None,  # type: ignore[assignment]
+    engine: EngineOptions = None,  # type: ignore[assignment]
+    policy: PolicyOptions = None,  # type: ignore[assignment]
 ) -> None:
     """Answer one prompt with budget forcing; thinking goes to stderr (dim), the answer to stdout."""
+    run_generate(prompt, as_json, system, engine, policy)
+
+
+def tiny_model(
+    path: Annotated[str, typer.Argument(help="Folder to write the model to.")],
+) -> None:
+    """Write the scripted tiny test model (no download): for tests, examples and demos."""
+    from s1_engine.testing import make_scripted_model
+
+    print(make_scripted_model(path))
+
+
+def register(app: typer.Typer) -> None:
+    command(app, "generate")(generate)
+    command(app, "tiny-model", config=False)(tiny_model)
+
+
+def run_generate(
+    prompt: str | None,
+    as_json: bool,
+    system: str | None,
+    engine_opts: EngineOptions,
+    policy_opts: PolicyOptions,
+) -> None:
     from rich.console import Console
 
-    from .events import Event, TokenDelta
+    from s1_engine.events import Event, TokenDelta
 
     if prompt is None or prompt == "-":
         if sys.stdin is None or sys.stdin.isatty():
@@ -37,7 +63,7 @@ def generate(
     if not prompt.strip():
         raise S1Error("the prompt is empty", "pass a question")
     policy = policy_opts.policy()
-    engine = engine_opts.start("generate", seed=policy_opts.seed)
+    engine = start_engine(engine_opts, "generate", seed=policy_opts.seed)
     try:
         messages = [{"role": "system", "content": system}] if system else []
         session = engine.start(messages + [{"role": "user", "content": prompt}], policy)
@@ -49,12 +75,8 @@ def generate(
             for item in session:
                 if isinstance(item, TokenDelta):
                     if item.segment == "think":
-                        err.print(
-                            item.text,
-                            style="yellow" if item.forced else "dim",
-                            end="",
-                            markup=False,
-                        )
+                        style = "yellow" if item.forced else "dim"
+                        err.print(item.text, style=style, end="", markup=False)
                     elif item.segment == "answer":
                         out.print(item.text, end="", markup=False)
                 elif isinstance(item, Event) and item.kind == "end_thinking":
@@ -77,18 +99,3 @@ def generate(
             print(json.dumps(result.to_dict(), ensure_ascii=False))
     finally:
         engine.close()
-
-
-def tiny_model(
-    path: Annotated[str, typer.Argument(help="Folder to write the model to.")],
-) -> None:
-    """Write the scripted tiny test model (no download): for tests, examples and demos."""
-    from .testing import make_scripted_model
-
-    out = make_scripted_model(path)
-    print(out)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("generate")(generate)
-    app.command("tiny-model", hidden=False)(tiny_model)

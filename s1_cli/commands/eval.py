@@ -16,138 +16,67 @@ from typing import Annotated, Any
 
 import typer
 
-from .cli_options import EngineOptions, PolicyOptions, engine_options, policy_options
-from .errors import S1Error
+from s1_engine.errors import S1Error
+from s1_engine.settings import EngineOptions, PolicyOptions
+from s1_eval.settings import EvalOptions
 
-eval_app = typer.Typer(
-    help="Evaluate test-time scaling on a task: a grid of budgets and 'Wait' counts, graded, resumable, plotted.",
-    invoke_without_command=True,
-    no_args_is_help=False,
-    add_completion=False,
-)
-
-PANEL_TASK = "Task and output"
+from ..engine import start_engine
+from ..options import command
 
 
-@eval_app.callback(invoke_without_command=True)
-@engine_options
-@policy_options
 def eval_(
     ctx: typer.Context,
-    task: Annotated[
-        str | None,
-        typer.Option(
-            "--task",
-            help="A task name (see --list-tasks) or a .jsonl/.json/.parquet/.csv file.",
-            rich_help_panel=PANEL_TASK,
-        ),
-    ] = None,
-    out: Annotated[
-        str | None,
-        typer.Option(
-            "--out",
-            "-o",
-            help="Results folder (samples.jsonl, summary.json, scaling.png); a rerun resumes it.",
-            rich_help_panel=PANEL_TASK,
-        ),
-    ] = None,
     list_tasks_: Annotated[
         bool,
         typer.Option(
-            "--list-tasks", help="Print the task names, one a line.", rich_help_panel=PANEL_TASK
+            "--list-tasks",
+            help="Print the task names, one a line.",
+            rich_help_panel="Task and output",
         ),
     ] = False,
-    limit: Annotated[
-        int | None,
-        typer.Option("--limit", help="Only the first N questions.", rich_help_panel=PANEL_TASK),
-    ] = None,
-    samples: Annotated[
-        int,
-        typer.Option(
-            "--samples",
-            "-n",
-            help="Samples per question and policy (majority voting over them; use --temperature > 0).",
-            rich_help_panel=PANEL_TASK,
-        ),
-    ] = 1,
-    question_col: Annotated[
-        str | None,
-        typer.Option(
-            "--question-col", help="Question column of a file task.", rich_help_panel=PANEL_TASK
-        ),
-    ] = None,
-    answer_col: Annotated[
-        str | None,
-        typer.Option(
-            "--answer-col", help="Answer column of a file task.", rich_help_panel=PANEL_TASK
-        ),
-    ] = None,
-    choices_col: Annotated[
-        str | None,
-        typer.Option(
-            "--choices-col",
-            help="Choices column (multiple choice: a list, or text split by '|').",
-            rich_help_panel=PANEL_TASK,
-        ),
-    ] = None,
-    instruction: Annotated[
-        str | None,
-        typer.Option(
-            "--instruction",
-            help="Text after each question (default: the task's; boxed answer for math, "
-            "a letter for multiple choice). '' for the bare question.",
-            rich_help_panel=PANEL_TASK,
-        ),
-    ] = None,
-    progress: Annotated[
-        bool | None,
-        typer.Option(
-            "--progress/--no-progress",
-            help="Show the live progress bar (default: when stderr is a terminal).",
-            rich_help_panel=PANEL_TASK,
-        ),
-    ] = None,
-    engine_opts: EngineOptions = None,  # type: ignore[assignment]
-    policy_opts: PolicyOptions = None,  # type: ignore[assignment]
+    run: EvalOptions = None,  # type: ignore[assignment]
+    engine: EngineOptions = None,  # type: ignore[assignment]
+    policy: PolicyOptions = None,  # type: ignore[assignment]
 ) -> None:
     """Evaluate test-time scaling: every (question, policy, sample) one concurrent request."""
     if ctx.invoked_subcommand is not None:
         return
-    from .tasks import list_tasks, load_task, task_instruction
+    from s1_eval.tasks import list_tasks, load_task, task_instruction
 
     if list_tasks_:
         for name in list_tasks():
             print(name)
         return
-    if not task:
+    if not run.task:
         raise S1Error("no task given", "pass --task NAME or a file (see s1 eval --list-tasks)")
-    if not out:
+    if not run.out:
         raise S1Error("no output folder given", "pass --out DIR")
-    if limit is not None and limit < 1:
-        raise S1Error(f"--limit must be >= 1, got {limit}", "e.g. --limit 10")
-    if samples < 1:
-        raise S1Error(f"--samples must be >= 1, got {samples}", "e.g. --samples 4")
-    out_dir = Path(out)
+    out_dir = Path(run.out)
     if out_dir.exists() and not out_dir.is_dir():
-        raise S1Error(f"--out {out!r} is a file", "give a folder")
-    policies = policy_opts.grid()  # parse the lists before any slow work
-    items = load_task(task, question_col, answer_col, choices_col, limit, seed=policy_opts.seed)
+        raise S1Error(f"--out {run.out!r} is a file", "give a folder")
+    policies = policy.grid()  # parse the lists before any slow work
+    items = load_task(
+        run.task, run.question_col, run.answer_col, run.choices_col, run.limit, seed=policy.seed
+    )
 
-    from .evaluate import EvalSpec, run_eval
+    from s1_eval.runner import EvalSpec, run_eval
+
+    from ..progress import EvalProgressBar
 
     spec = EvalSpec(
-        task=task,
+        task=run.task,
         items=items,
         policies=policies,
-        samples=samples,
-        format=None if engine_opts.format == "auto" else engine_opts.format,
-        instruction=instruction if instruction is not None else task_instruction(task),
+        samples=run.samples,
+        format=None if engine.format == "auto" else engine.format,
+        instruction=run.instruction if run.instruction is not None else task_instruction(run.task),
     )
-    engine = engine_opts.start("eval", seed=policy_opts.seed, workload="batch")
+    eng = start_engine(engine, "eval", seed=policy.seed, workload="batch")
     try:
-        summary = run_eval(engine, spec, out_dir, progress=progress)
+        with EvalProgressBar(run.task, run.progress) as bar:
+            summary = run_eval(eng, spec, out_dir, on_progress=bar)
     finally:
-        engine.close()
+        eng.close()
     print_summary(summary, out_dir)
     if summary.get("failed"):
         raise S1Error(
@@ -156,7 +85,6 @@ def eval_(
         )
 
 
-@eval_app.command("compare")
 def compare(
     a: Annotated[str, typer.Argument(help="A results folder of s1 eval.")],
     b: Annotated[str, typer.Argument(help="Another results folder.")],
@@ -228,8 +156,8 @@ def compare(
 
 def load_summary(folder: str) -> dict[str, Any]:
     """A folder's summary.json, or one recomputed from its samples.jsonl."""
-    from .evaluate import SAMPLES, SUMMARY, read_samples
-    from .metrics import summarize
+    from s1_eval.metrics import summarize
+    from s1_eval.runner import SAMPLES, SUMMARY, read_samples
 
     d = Path(folder)
     if not d.is_dir():
@@ -294,4 +222,12 @@ def _f(x: Any, signed: bool = False) -> str:
 
 
 def register(app: typer.Typer) -> None:
+    eval_app = typer.Typer(
+        help="Evaluate test-time scaling on a task: a grid of budgets and 'Wait' counts, "
+        "graded, resumable, plotted.",
+        no_args_is_help=False,
+        add_completion=False,
+    )
+    command(eval_app, callback=True)(eval_)
+    eval_app.command("compare")(compare)
     app.add_typer(eval_app, name="eval")

@@ -14,13 +14,19 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from .errors import S1Error
+from s1_engine.errors import S1Error
+
 from .grading import LETTERS
+
+
+def _row_id(row: dict, col: str | None, index: int) -> str:
+    if col and row.get(col) not in (None, ""):
+        return str(row[col])
+    return str(index)
 
 
 @dataclass(frozen=True)
@@ -106,18 +112,8 @@ HUB_TASKS: dict[str, HubTask] = {
 }
 
 _REGISTRY: dict[str, _Registered] = {}
-
-DATA_SUFFIXES = {
-    ".jsonl": "json",
-    ".json": "json",
-    ".parquet": "parquet",
-    ".csv": "csv",
-    ".tsv": "csv",
-}
-QUESTION_COLS = ("question", "problem", "Question", "prompt", "input")
-ANSWER_COLS = ("answer", "Answer", "final_answer", "target", "solution")
-CHOICE_COLS = ("choices", "options")
-ID_COLS = ("id", "unique_id", "uid", "question_id", "problem_id", "idx", "ID")
+ENTRY_POINTS = "s1.tasks"  # other packages offer tasks here: a function taking register_task
+_plugins_loaded = False
 
 
 # ----- the registry -------------------------------------------------------------------------
@@ -138,18 +134,41 @@ def register_task(
     _REGISTRY[name] = _Registered(loader, description, instruction)
 
 
+def _load_plugins() -> None:
+    """Let installed packages register their tasks (entry points, group "s1.tasks"), once.
+
+    As simonw/llm finds its plugins: no import side effects, no guessing which sibling
+    package happens to be imported. A plugin that fails to load is skipped, not fatal."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINTS):
+        try:
+            ep.load()(register_task)
+        except Exception:  # noqa: BLE001 - a broken plugin must not break s1 eval
+            import warnings
+
+            warnings.warn(f"the task plugin {ep.name!r} ({ep.value}) failed to load", stacklevel=2)
+
+
 def task_instruction(name: str) -> str | None:
     """The instruction a registered task asked for (None: the standard one)."""
+    _load_plugins()
     reg = _REGISTRY.get(name)
     return reg.instruction if reg else None
 
 
 def list_tasks() -> list[str]:
     """Every task name: the built-in hub tasks, then the registered ones, sorted."""
+    _load_plugins()
     return list(HUB_TASKS) + sorted(n for n in _REGISTRY if n not in HUB_TASKS)
 
 
 def describe_task(name: str) -> str:
+    _load_plugins()
     if name in _REGISTRY:
         return _REGISTRY[name].description
     if name in HUB_TASKS:
@@ -166,6 +185,7 @@ def load_task(
     seed: int = 0,
 ) -> list[TaskItem]:
     """The items of a task: a registered name, a built-in hub task, or a local data file."""
+    _load_plugins()
     if limit is not None and limit < 1:
         raise S1Error(f"--limit must be >= 1, got {limit}", "e.g. --limit 10")
     name = str(name_or_path)
@@ -174,7 +194,9 @@ def load_task(
     elif name in HUB_TASKS:
         items = _load_hub_task(HUB_TASKS[name], seed)
     elif _looks_like_file(name):
-        items = _load_file(Path(name), question_col, answer_col, choices_col, seed)
+        from .files import load_file
+
+        items = load_file(Path(name), question_col, answer_col, choices_col, seed)
     else:
         raise S1Error(
             f"unknown task {name!r}",
@@ -208,6 +230,8 @@ def _call_loader(name: str) -> list[TaskItem]:
 
 
 def _looks_like_file(name: str) -> bool:
+    from .files import DATA_SUFFIXES
+
     p = Path(name)
     return p.suffix.lower() in DATA_SUFFIXES or p.exists() or os.sep in name
 
@@ -261,112 +285,6 @@ def _gpqa_item(row: dict, index: int, seed: int) -> TaskItem:
     )
 
 
-def _row_id(row: dict, col: str | None, index: int) -> str:
-    if col and row.get(col) not in (None, ""):
-        return str(row[col])
-    return str(index)
-
-
-# ----- local files ------------------------------------------------------------------------------
-def _load_file(
-    path: Path,
-    question_col: str | None,
-    answer_col: str | None,
-    choices_col: str | None,
-    seed: int,
-) -> list[TaskItem]:
-    if not path.is_file():
-        raise S1Error(f"no task file at {str(path)!r}", "check the path given to --task")
-    builder = DATA_SUFFIXES.get(path.suffix.lower())
-    if builder is None:
-        raise S1Error(
-            f"cannot read {str(path)!r}: unknown file type {path.suffix!r}",
-            "use .jsonl, .json, .parquet or .csv",
-        )
-    try:
-        import datasets
-
-        datasets.logging.set_verbosity(
-            datasets.logging.CRITICAL
-        )  # failures become one S1Error line
-        datasets.disable_progress_bars()
-        kwargs: dict[str, Any] = {"delimiter": "\t"} if path.suffix.lower() == ".tsv" else {}
-        ds = datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
-    except Exception as e:
-        raise S1Error(
-            f"cannot read {str(path)!r}: {_first_line(e)}",
-            f"check that it is valid {path.suffix.lstrip('.')}",
-        ) from None
-    columns = list(ds.column_names)
-    where = f"in {path.name} (its columns: {', '.join(columns) or 'none'})"
-    q = _column(columns, question_col, QUESTION_COLS, "question", where)
-    a = _column(columns, answer_col, ANSWER_COLS, "answer", where)
-    c = (
-        _column(columns, choices_col, CHOICE_COLS, "choices", where)
-        if choices_col
-        else next((x for x in CHOICE_COLS if x in columns), None)
-    )
-    idc = next((x for x in ID_COLS if x in columns), None)
-    items = []
-    for i, row in enumerate(ds):
-        qid = _row_id(row, idc, i)
-        question, answer = row[q], row[a]
-        if question is None or answer is None or not str(question).strip():
-            raise S1Error(
-                f"row {i + 1} of {path.name} has no {'question' if not question else 'answer'}",
-                "fill it in or drop the row",
-            )
-        if c is not None and row[c] is not None:
-            items.append(_choice_item(qid, str(question), answer, row[c], path.name, i))
-        else:
-            items.append(TaskItem(qid, str(question), str(answer).strip()))
-    return items
-
-
-def _column(
-    columns: Sequence[str], given: str | None, candidates: Sequence[str], what: str, where: str
-) -> str:
-    flag = "--choices-col" if what == "choices" else f"--{what}-col"
-    if given is not None:
-        if given not in columns:
-            raise S1Error(f"no column {given!r} {where}", f"pass the right name to {flag}")
-        return given
-    for cand in candidates:
-        if cand in columns:
-            return cand
-    raise S1Error(f"no {what} column {where}", f"name it with {flag} NAME")
-
-
-def _choice_item(
-    qid: str, question: str, answer: Any, choices: Any, fname: str, i: int
-) -> TaskItem:
-    if isinstance(choices, str):
-        opts = [s.strip() for s in choices.split("|")]
-    elif isinstance(choices, dict):
-        opts = [str(v) for v in choices.values()]
-    else:
-        opts = [str(x) for x in choices]
-    if not 2 <= len(opts) <= len(LETTERS):
-        raise S1Error(
-            f"row {i + 1} of {fname} has {len(opts)} choices",
-            f"give 2 to {len(LETTERS)} choices (a list, or text split by '|')",
-        )
-    ans = str(answer).strip()
-    if len(ans) == 1 and ans.upper() in LETTERS[: len(opts)]:
-        letter = ans.upper()
-    elif ans.isdigit() and int(ans) < len(opts) and ans not in opts:
-        letter = LETTERS[int(ans)]  # a 0-based index
-    elif ans in opts:
-        letter = LETTERS[opts.index(ans)]
-    else:
-        raise S1Error(
-            f"row {i + 1} of {fname}: the answer {ans[:40]!r} is not a letter or one of the choices",
-            "give the answer as a letter (A, B, ...) or the text of the right choice",
-        )
-    return TaskItem(qid, question, letter, "choice", tuple(opts))
-
-
-# ----- prompts ----------------------------------------------------------------------------------
 MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 CHOICE_INSTRUCTION = (
     "Answer with the letter of the correct choice only, within \\boxed{} (for example \\boxed{A})."

@@ -91,8 +91,8 @@ def test_bad_input_is_one_line(capsys, files, argv, needles):
 
 def test_compare_two_folders(capsys, hf_engine, tmp_path):
     from s1_engine import BudgetPolicy
-    from s1_engine.evaluate import EvalSpec, run_eval
-    from s1_engine.tasks import TaskItem
+    from s1_eval.runner import EvalSpec, run_eval
+    from s1_eval.tasks import TaskItem
 
     items = [TaskItem("a", "What is 1+1?", "2"), TaskItem("b", "What is 2+2?", "4")]
     run_eval(hf_engine, EvalSpec("t", items, [BudgetPolicy(max_thinking_tokens=4)]), tmp_path / "A")
@@ -119,8 +119,8 @@ def test_compare_two_folders(capsys, hf_engine, tmp_path):
 def test_an_out_folder_of_another_run_is_refused(capsys, hf_engine, tmp_path):
     from s1_engine import BudgetPolicy
     from s1_engine.errors import S1Error
-    from s1_engine.evaluate import EvalSpec, run_eval
-    from s1_engine.tasks import TaskItem
+    from s1_eval.runner import EvalSpec, run_eval
+    from s1_eval.tasks import TaskItem
 
     items = [TaskItem("a", "What is 1+1?", "2")]
     run_eval(hf_engine, EvalSpec("t1", items, [BudgetPolicy(max_thinking_tokens=4)]), tmp_path)

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import S1Error
+from s1_engine.errors import S1Error
+from s1_engine.policy import BudgetPolicy
+
 from .grading import grade
 from .metrics import summarize
-from .policy import BudgetPolicy
 from .tasks import TaskItem, format_prompt
 
 SAMPLES = "samples.jsonl"
@@ -207,10 +208,13 @@ def run_eval(
     engine: Any,
     spec: EvalSpec,
     out: str | Path,
-    progress: bool | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
     on_result: Callable[[dict], None] | None = None,
 ) -> dict[str, Any]:
-    """Run what `samples.jsonl` in `out` does not hold yet, then write the summary and plot."""
+    """Run what `samples.jsonl` in `out` does not hold yet, then write the summary and plot.
+
+    `on_progress(state)` is called as results arrive (a front end draws its progress
+    bar from it); `on_result(record)` with each new record."""
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -243,16 +247,17 @@ def run_eval(
     if pending:
         writer = SampleWriter(samples_path)
         try:
-            with _display(state, spec.task, progress) as tick:
+            tick = on_progress or (lambda state: None)
+            tick(state)
 
-                def arrived(rec: dict | None) -> None:
-                    if rec is not None:
-                        done[rec["key"]] = rec
-                        if on_result:
-                            on_result(rec)
-                    tick()
+            def arrived(rec: dict | None) -> None:
+                if rec is not None:
+                    done[rec["key"]] = rec
+                    if on_result:
+                        on_result(rec)
+                tick(state)
 
-                asyncio.run(_run_jobs(engine, spec, pending, writer, state, arrived))
+            asyncio.run(_run_jobs(engine, spec, pending, writer, state, arrived))
         finally:
             writer.close()
     records = [done[j.key] for j in jobs if j.key in done]
@@ -309,58 +314,6 @@ async def _run_jobs(
         writer.write(rec)
         state.correct += bool(rec["correct"])
         arrived(rec)
-
-
-class _display:
-    """A rich progress bar (done / total, tokens/s, running accuracy) on stderr."""
-
-    def __init__(self, state: Progress, task: str, enabled: bool | None) -> None:
-        self.state = state
-        self.task = task
-        self.enabled = enabled
-        self._progress: Any = None
-        self._id: Any = None
-
-    def __enter__(self) -> Callable[[], None]:
-        if self.enabled is False:
-            return lambda: None
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        console = Console(stderr=True)
-        if self.enabled is None and not console.is_terminal:
-            return lambda: None
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[tps]:>8.1f} tok/s"),
-            TextColumn("acc {task.fields[acc]:5.1f}%"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        )
-        self._progress.start()
-        s = self.state
-        self._id = self._progress.add_task(
-            f"eval {self.task}", total=s.total, completed=s.done, tps=0.0, acc=s.accuracy
-        )
-        return self.tick
-
-    def tick(self) -> None:
-        s = self.state
-        self._progress.update(self._id, completed=s.done, tps=s.tokens_per_s, acc=s.accuracy)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self.tick()
-            self._progress.stop()
 
 
 def iter_samples(out: str | Path) -> Iterator[dict]:

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from s1_engine.grading import extract_letter, grade
+from s1_eval.grading import extract_letter, grade
 
 
 @pytest.mark.parametrize(
