@@ -46,6 +46,11 @@ class TrainConfig:
     grad_accum: int | None = None  # None: batch_size / (per-device x devices)
     bf16: bool | None = None  # None: where supported (a GPU with bf16)
     gradient_checkpointing: bool = False
+    # Padding-free batches: a micro-batch's sequences concatenated into one row, attention
+    # kept within each (s1_train.attention); no pad token is computed. None: off.
+    padding_free: bool | None = None
+    attn_implementation: str | None = None  # None: s1_varlen when padding-free, else sdpa
+    liger: bool = False  # Liger's Triton kernels (RMSNorm, SwiGLU, RoPE) where installed
     overlong: str = "drop"  # drop | truncate
     max_steps: int = -1
     max_samples: int | None = None
@@ -266,6 +271,19 @@ def grad_accum_for(config: TrainConfig) -> int:
     return max(1, math.ceil(config.batch_size / per_step))
 
 
+def padding_free_for(config: TrainConfig) -> bool:
+    """Padding-free batches when asked for; never with --overlong truncate (TRL truncates
+    only padded batches)."""
+    if not config.padding_free:
+        return False
+    if config.overlong == "truncate":
+        raise S1Error(
+            "padding-free training drops sequences over the block size",
+            "use --overlong drop with padding_free, or set padding_free: false",
+        )
+    return True
+
+
 def bf16_supported() -> bool:
     import torch
 
@@ -316,9 +334,15 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
     )
     bf16 = bf16_supported() if config.bf16 is None else bool(config.bf16)
     accum = grad_accum_for(config)
+    padding_free = padding_free_for(config)
+    attn = config.attn_implementation or ("s1_varlen" if padding_free else "sdpa")
+    if attn == "s1_varlen":
+        from .attention import register
+
+        register()
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            model_path, dtype=torch.bfloat16 if bf16 else torch.float32
+            model_path, dtype=torch.bfloat16 if bf16 else torch.float32, attn_implementation=attn
         )
     except (OSError, ValueError) as e:
         raise S1Error(
@@ -331,7 +355,11 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
         def on_log(self, args, state, control, logs=None, **kw):  # noqa: ANN001
             if logs and state.is_world_process_zero and "loss" in logs:
                 out.mkdir(parents=True, exist_ok=True)
-                rec = {"step": state.global_step, "epoch": state.epoch, **logs}
+                rec = {"step": state.global_step, "epoch": state.epoch, "time": time.time()}
+                if torch.cuda.is_available():  # this process's peak, GiB
+                    rec["max_memory_allocated_gib"] = torch.cuda.max_memory_allocated() / 2**30
+                    rec["max_memory_reserved_gib"] = torch.cuda.max_memory_reserved() / 2**30
+                rec.update(logs)
                 with loss_log.open("a") as f:
                     f.write(json.dumps(rec) + "\n")
 
@@ -350,10 +378,14 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
         gradient_accumulation_steps=accum,
         bf16=bf16,
         gradient_checkpointing=config.gradient_checkpointing,
-        max_length=config.block_size,
+        # padding-free: rows over the block size were dropped already (prepare), and TRL
+        # wants no max_length then
+        max_length=None if padding_free else config.block_size,
         truncation_mode="keep_start",
         completion_only_loss=True,
         packing=False,
+        padding_free=padding_free,
+        use_liger_kernel=config.liger,
         logging_steps=config.logging_steps,
         save_strategy="steps",
         save_steps=config.save_steps,
@@ -375,6 +407,7 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
         callbacks=[LossLog()],
     )
     info = {"model_path": model_path, "bf16": bf16, "accum": accum, "extra": extra, "out": out}
+    info |= {"padding_free": padding_free, "attn_implementation": attn, "liger": config.liger}
     return trainer, data, info
 
 
@@ -419,6 +452,9 @@ def run(config: TrainConfig, log: Any = None) -> dict[str, Any]:
         "resumed_from": resume,
         "distributed_type": str(trainer.accelerator.distributed_type).split(".")[-1],
         "fsdp": bool(getattr(trainer, "is_fsdp_enabled", False)),
+        "padding_free": info["padding_free"],
+        "attn_implementation": info["attn_implementation"],
+        "liger": info["liger"],
         "world_size": world_size(),
         "config": {k: v for k, v in asdict(config).items() if k != "extra"} | {"extra": extra},
     }
