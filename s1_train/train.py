@@ -42,13 +42,19 @@ class TrainConfig:
     weight_decay: float = 1e-4
     block_size: int = 32768
     batch_size: int = 16  # effective: per-device x accumulation x devices
-    per_device_batch_size: int = 1
+    # None: 1; on a GPU with padding-free batches, up to 4 sequences (32,768 tokens) a
+    # micro-batch, within the effective batch (bench/gpu_train.md)
+    per_device_batch_size: int | None = None
     grad_accum: int | None = None  # None: batch_size / (per-device x devices)
     bf16: bool | None = None  # None: where supported (a GPU with bf16)
     gradient_checkpointing: bool = False
     # Padding-free batches: a micro-batch's sequences concatenated into one row, attention
-    # kept within each (s1_train.attention); no pad token is computed. None: off.
+    # kept within each (s1_train.attention); no pad token is computed. None: on a GPU.
     padding_free: bool | None = None
+    # With gradient checkpointing, keep each layer's attention output instead of
+    # recomputing it (TRL's selective checkpointing: one hidden-state-sized tensor per
+    # layer more). None: on a GPU.
+    selective_checkpointing: bool | None = None
     attn_implementation: str | None = None  # None: s1_varlen when padding-free, else sdpa
     liger: bool = False  # Liger's Triton kernels (RMSNorm, SwiGLU, RoPE) where installed
     overlong: str = "drop"  # drop | truncate
@@ -264,16 +270,38 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def grad_accum_for(config: TrainConfig) -> int:
+def on_gpu() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+MICRO_BATCH_TOKENS = 32768  # padding-free micro-batches: at most 4 x 8,192-token blocks
+
+
+def per_device_for(config: TrainConfig, padding_free: bool | None = None) -> int:
+    """Sequences per device per micro-batch: as set, else 1, or with padding-free batches
+    up to 4 (at most 32,768 tokens, never more than the effective batch allows)."""
+    if config.per_device_batch_size:
+        return int(config.per_device_batch_size)
+    if not (padding_free_for(config) if padding_free is None else padding_free):
+        return 1
+    share = config.batch_size // world_size()
+    return max(1, min(4, share, MICRO_BATCH_TOKENS // max(1, config.block_size)))
+
+
+def grad_accum_for(config: TrainConfig, per_device: int | None = None) -> int:
     if config.grad_accum:
         return int(config.grad_accum)
-    per_step = config.per_device_batch_size * world_size()
+    per_step = (per_device or per_device_for(config)) * world_size()
     return max(1, math.ceil(config.batch_size / per_step))
 
 
 def padding_free_for(config: TrainConfig) -> bool:
-    """Padding-free batches when asked for; never with --overlong truncate (TRL truncates
-    only padded batches)."""
+    """Padding-free batches when asked for, or by default on a GPU (with --overlong drop);
+    never with --overlong truncate (TRL truncates only padded batches)."""
+    if config.padding_free is None:
+        return config.overlong == "drop" and on_gpu()
     if not config.padding_free:
         return False
     if config.overlong == "truncate":
@@ -333,8 +361,12 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
         f"{data.truncated_long} truncated, {data.unusable} unusable; longest {data.max_tokens} tokens"
     )
     bf16 = bf16_supported() if config.bf16 is None else bool(config.bf16)
-    accum = grad_accum_for(config)
     padding_free = padding_free_for(config)
+    per_device = per_device_for(config, padding_free)
+    accum = grad_accum_for(config, per_device)
+    selective = config.gradient_checkpointing and (
+        on_gpu() if config.selective_checkpointing is None else config.selective_checkpointing
+    )
     attn = config.attn_implementation or ("s1_varlen" if padding_free else "sdpa")
     if attn == "s1_varlen":
         from .attention import register
@@ -364,6 +396,8 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
                     f.write(json.dumps(rec) + "\n")
 
     extra = dict(config.extra or {})
+    if selective and "gradient_checkpointing_kwargs" not in extra:
+        extra["gradient_checkpointing_kwargs"] = {"selective": True}
     args = SFTConfig(
         output_dir=str(out),
         learning_rate=config.learning_rate,
@@ -374,7 +408,7 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
         adam_beta1=config.adam_beta1,
         adam_beta2=config.adam_beta2,
         weight_decay=config.weight_decay,
-        per_device_train_batch_size=config.per_device_batch_size,
+        per_device_train_batch_size=per_device,
         gradient_accumulation_steps=accum,
         bf16=bf16,
         gradient_checkpointing=config.gradient_checkpointing,
@@ -408,6 +442,7 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
     )
     info = {"model_path": model_path, "bf16": bf16, "accum": accum, "extra": extra, "out": out}
     info |= {"padding_free": padding_free, "attn_implementation": attn, "liger": config.liger}
+    info |= {"per_device": per_device, "selective_checkpointing": bool(selective)}
     return trainer, data, info
 
 
@@ -424,7 +459,7 @@ def run(config: TrainConfig, log: Any = None) -> dict[str, Any]:
         say(f"resuming from {resume}")
     say(
         f"training {model_path} -> {out}: {len(data.dataset)} sequences, effective batch "
-        f"{config.per_device_batch_size} x {accum} x {world_size()} device(s), "
+        f"{info['per_device']} x {accum} x {world_size()} device(s), "
         f"lr {config.learning_rate}, {config.epochs:g} epoch(s), bf16={bf16}"
     )
     t0 = time.time()
@@ -444,7 +479,9 @@ def run(config: TrainConfig, log: Any = None) -> dict[str, Any]:
         "longest_tokens": data.max_tokens,
         "block_size": config.block_size,
         "global_steps": trainer.state.global_step,
-        "effective_batch": config.per_device_batch_size * accum * world_size(),
+        "effective_batch": info["per_device"] * accum * world_size(),
+        "per_device_batch": info["per_device"],
+        "selective_checkpointing": info["selective_checkpointing"],
         "first_loss": losses[0] if losses else None,
         "last_loss": losses[-1] if losses else None,
         "train_loss": result.training_loss,

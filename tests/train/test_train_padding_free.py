@@ -46,11 +46,15 @@ def test_packed_rows_give_the_logits_of_separate_rows(tiny_random_model: Path) -
 
 
 def test_padding_free_run_logs_time_and_loads_in_the_engine(
-    tiny_random_model: Path, synthetic_jsonl: Path, tmp_path: Path
+    tiny_random_model: Path, synthetic_jsonl: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The GPU defaults (padding-free, 4 sequences a micro-batch, selective checkpointing),
+    run here on the CPU by pretending to be on a GPU."""
     from s1_engine import BudgetPolicy, Engine
+    from s1_train import train as t
     from s1_train.train import resolve_config, run
 
+    monkeypatch.setattr(t, "on_gpu", lambda: True)
     out = tmp_path / "pf"
     config = resolve_config(
         None,
@@ -58,8 +62,7 @@ def test_padding_free_run_logs_time_and_loads_in_the_engine(
             "dataset": str(synthetic_jsonl),
             "model": str(tiny_random_model),
             "output_dir": str(out),
-            "padding_free": True,
-            "per_device_batch_size": 4,
+            "gradient_checkpointing": True,
             "batch_size": 8,
             "max_steps": 2,
             "block_size": 512,
@@ -69,6 +72,8 @@ def test_padding_free_run_logs_time_and_loads_in_the_engine(
     )
     report = run(config)
     assert report["padding_free"] and report["attn_implementation"] == "s1_varlen"
+    assert report["per_device_batch"] == 4 and report["effective_batch"] == 8
+    assert report["selective_checkpointing"]
     log = [json.loads(x) for x in (out / "loss_log.jsonl").read_text().splitlines()]
     assert len(log) == 2 and all("time" in r and r["num_tokens"] > 0 for r in log)
     cfg = json.loads((out / "config.json").read_text())
@@ -85,3 +90,24 @@ def test_padding_free_refuses_truncation(tiny_random_model: Path, synthetic_json
     assert not padding_free_for(TrainConfig())
     with pytest.raises(S1Error, match="padding-free"):
         padding_free_for(TrainConfig(padding_free=True, overlong="truncate"))
+
+
+def test_gpu_defaults_padding_free_micro_batches_and_selective_checkpointing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a GPU the recipe packs up to 4 sequences (32,768 tokens) a micro-batch padding-free
+    and keeps attention outputs under checkpointing; on a CPU nothing changes."""
+    from s1_train import train as t
+
+    cfg = t.TrainConfig(block_size=8192)
+    monkeypatch.setattr(t, "on_gpu", lambda: False)
+    assert not t.padding_free_for(cfg) and t.per_device_for(cfg) == 1
+    assert t.grad_accum_for(cfg) == 16
+    monkeypatch.setattr(t, "on_gpu", lambda: True)
+    assert t.padding_free_for(cfg) and t.per_device_for(cfg) == 4
+    assert t.grad_accum_for(cfg) == 4  # the effective batch stays 16 sequences
+    assert t.per_device_for(t.TrainConfig()) == 1  # block 32768: one sequence a micro-batch
+    assert t.per_device_for(t.TrainConfig(block_size=8192, per_device_batch_size=2)) == 2
+    assert not t.padding_free_for(t.TrainConfig(overlong="truncate"))
+    monkeypatch.setenv("WORLD_SIZE", "8")
+    assert t.per_device_for(cfg) == 2 and t.grad_accum_for(cfg) == 1  # 2 x 1 x 8 = 16
