@@ -71,19 +71,30 @@ SHAPES = {
 
 # Variants: TrainConfig settings on top of the s1 recipe (bf16, effective batch 16).
 VARIANTS: dict[str, dict] = {
-    # the recipe as shipped, with gradient checkpointing: one sequence per micro-batch
-    "recipe": {"gradient_checkpointing": True, "per_device_batch_size": 1},
+    # the recipe as it was, with gradient checkpointing: one sequence per micro-batch
+    "recipe": {
+        "gradient_checkpointing": True,
+        "per_device_batch_size": 1,
+        "padding_free": False,
+        "selective_checkpointing": False,
+    },
     # the same without checkpointing (memory permitting)
-    "nogc": {"gradient_checkpointing": False, "per_device_batch_size": 1},
+    "nogc": {"gradient_checkpointing": False, "per_device_batch_size": 1, "padding_free": False},
     # padding-free micro-batches of 4 sequences (s1_train.attention)
-    "pf": {"gradient_checkpointing": True, "per_device_batch_size": 4, "padding_free": True},
+    "pf": {
+        "gradient_checkpointing": True,
+        "per_device_batch_size": 4,
+        "padding_free": True,
+        "selective_checkpointing": False,
+    },
     "pf-liger": {
         "gradient_checkpointing": True,
         "per_device_batch_size": 4,
         "padding_free": True,
+        "selective_checkpointing": False,
         "liger": True,
     },
-    # TRL's selective activation checkpointing (keeps matmul outputs, recomputes the rest)
+    # TRL's selective activation checkpointing (keeps each layer's attention output)
     "pf-sac": {
         "gradient_checkpointing": True,
         "per_device_batch_size": 4,
@@ -97,6 +108,8 @@ VARIANTS: dict[str, dict] = {
         "liger": True,
         "extra": {"gradient_checkpointing_kwargs": {"selective": True}},
     },
+    # what `s1 train --gradient-checkpointing` does on a GPU by default now (= pf-sac)
+    "default": {"gradient_checkpointing": True},
 }
 
 WORK = Path(os.environ.get("S1_GPU_TRAIN_WORK", "/tmp/s1_gpu_train"))
@@ -382,7 +395,7 @@ def run_one(run: dict, first_gpu: int, args, ctx: dict) -> dict:
     if args.smoke:
         recipe["bf16"] = False
         recipe["batch_size"] = 4
-        if recipe["per_device_batch_size"] > 1:
+        if recipe.get("per_device_batch_size", 2) > 1:
             recipe["per_device_batch_size"] = 2
     rfile = WORK / f"{name}.yaml"
     import yaml
