@@ -53,7 +53,8 @@ class TrainConfig:
     padding_free: bool | None = None
     # With gradient checkpointing, keep each layer's attention output instead of
     # recomputing it (TRL's selective checkpointing: one hidden-state-sized tensor per
-    # layer more). None: on a GPU.
+    # layer more). None: on a GPU with blocks up to 8,192 tokens (as measured; at 32,768
+    # a 32B model's kept outputs would take ~20 GiB a GPU more, bench/gpu_train.md).
     selective_checkpointing: bool | None = None
     attn_implementation: str | None = None  # None: s1_varlen when padding-free, else sdpa
     liger: bool = False  # Liger's Triton kernels (RMSNorm, SwiGLU, RoPE) where installed
@@ -277,6 +278,7 @@ def on_gpu() -> bool:
 
 
 MICRO_BATCH_TOKENS = 32768  # padding-free micro-batches: at most 4 x 8,192-token blocks
+SELECTIVE_MAX_BLOCK = 8192  # selective checkpointing by default up to this block size
 
 
 def per_device_for(config: TrainConfig, padding_free: bool | None = None) -> int:
@@ -288,6 +290,15 @@ def per_device_for(config: TrainConfig, padding_free: bool | None = None) -> int
         return 1
     share = config.batch_size // world_size()
     return max(1, min(4, share, MICRO_BATCH_TOKENS // max(1, config.block_size)))
+
+
+def selective_for(config: TrainConfig) -> bool:
+    """Selective checkpointing: as set, else on a GPU with blocks up to 8,192 tokens."""
+    if not config.gradient_checkpointing:
+        return False
+    if config.selective_checkpointing is None:
+        return on_gpu() and config.block_size <= SELECTIVE_MAX_BLOCK
+    return bool(config.selective_checkpointing)
 
 
 def grad_accum_for(config: TrainConfig, per_device: int | None = None) -> int:
@@ -364,9 +375,7 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
     padding_free = padding_free_for(config)
     per_device = per_device_for(config, padding_free)
     accum = grad_accum_for(config, per_device)
-    selective = config.gradient_checkpointing and (
-        on_gpu() if config.selective_checkpointing is None else config.selective_checkpointing
-    )
+    selective = selective_for(config)
     attn = config.attn_implementation or ("s1_varlen" if padding_free else "sdpa")
     if attn == "s1_varlen":
         from .attention import register

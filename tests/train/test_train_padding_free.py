@@ -102,6 +102,7 @@ def test_gpu_defaults_padding_free_micro_batches_and_selective_checkpointing(
     cfg = t.TrainConfig(block_size=8192)
     monkeypatch.setattr(t, "on_gpu", lambda: False)
     assert not t.padding_free_for(cfg) and t.per_device_for(cfg) == 1
+    assert not t.selective_for(t.TrainConfig(block_size=8192, gradient_checkpointing=True))
     assert t.grad_accum_for(cfg) == 16
     monkeypatch.setattr(t, "on_gpu", lambda: True)
     assert t.padding_free_for(cfg) and t.per_device_for(cfg) == 4
@@ -109,5 +110,9 @@ def test_gpu_defaults_padding_free_micro_batches_and_selective_checkpointing(
     assert t.per_device_for(t.TrainConfig()) == 1  # block 32768: one sequence a micro-batch
     assert t.per_device_for(t.TrainConfig(block_size=8192, per_device_batch_size=2)) == 2
     assert not t.padding_free_for(t.TrainConfig(overlong="truncate"))
+    gc = {"gradient_checkpointing": True}
+    assert t.selective_for(t.TrainConfig(block_size=8192, **gc))
+    assert not t.selective_for(t.TrainConfig(block_size=32768, **gc))  # not measured there
+    assert not t.selective_for(t.TrainConfig(block_size=8192))  # no checkpointing at all
     monkeypatch.setenv("WORLD_SIZE", "8")
     assert t.per_device_for(cfg) == 2 and t.grad_accum_for(cfg) == 1  # 2 x 1 x 8 = 16
