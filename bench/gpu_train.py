@@ -599,6 +599,7 @@ def main() -> None:
     ap.add_argument("--run-timeout", type=int, default=900)
     ap.add_argument("--deadline-s", type=float, default=0, help="start no run after this")
     ap.add_argument("--smoke", action="store_true", help="tiny shape on the CPU")
+    ap.add_argument("--keep-models", action="store_true", help="keep the made models on disk")
     args = ap.parse_args()
     if args.smoke:
         args.block_size = min(args.block_size, 512)
@@ -699,11 +700,14 @@ def main() -> None:
                     ctx["checkpoint_check"] = res["checkpoint_check"]
                     print("checkpoint check", res["checkpoint_check"], flush=True)
                     save()
-            for res in out_res:
-                if res.get("output_dir") and not args.smoke:
-                    # free the disk (a 7B checkpoint is 15 GB); keep the logs
-                    for f in Path(res["output_dir"]).glob("*.safetensors"):
-                        f.unlink()
+            if not args.smoke:
+                # free the disk (a 7B checkpoint is 15 GB; a full disk once failed a run's
+                # final save), failed runs too; keep the logs
+                for f in (WORK / "runs").glob("*/**/*.safetensors"):
+                    f.unlink()
+    if not args.smoke and not args.keep_models:
+        for m in WORK.glob("model_*"):
+            shutil.rmtree(m, ignore_errors=True)
     save()
     print("\n".join(summary["table"]))
 

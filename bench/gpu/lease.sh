@@ -55,7 +55,7 @@ vllm)
         ( while [ ! -e /tmp/gt.done ]; do sleep 2; done
           VLLM_CACHE_ROOT=/tmp/vc_15b CUDA_VISIBLE_DEVICES=0 python3 bench/gpu_engine.py --out $V/eng --repeats 8 --skip latency,decode,default > $V/eng.log 2>&1 ) &
         wait
-        VLLM_CACHE_ROOT=/tmp/vc_15b CUDA_VISIBLE_DEVICES=0,1 python3 bench/eval_parallel.py --out $V/par --configs tp1,dp2,tp2 --repeats 5 > $V/par.log 2>&1
+        VLLM_CACHE_ROOT=/tmp/vc_15b CUDA_VISIBLE_DEVICES=0,1 python3 bench/eval_parallel.py --out $V/par --configs tp1,dp2,tp2 --repeats 3 > $V/par.log 2>&1
         touch /tmp/v.done" > /tmp/v.log 2>&1 < /dev/null &
     sleep 1
     tail -c 1500 /tmp/gt.log
