@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         app(args=argv, standalone_mode=False)
     except S1Error as e:
         print(f"error: {e.line()}", file=sys.stderr)
+        if e.details:
+            print(e.details, file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

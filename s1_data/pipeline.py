@@ -144,7 +144,9 @@ class Engines:
             return self.preset[key]
         if key not in self.built:
             self.close()  # one model in memory at a time: stages run one after another
-            self.built[key] = replace(self.opts, model=key).build(seed=self.seed)
+            self.built[key] = replace(self.opts, model=key).start(
+                "curate", seed=self.seed, workload="batch"
+            )
         return self.built[key]
 
     def token_counter(self, name: str | None) -> tuple[Callable[[str], int], str]:

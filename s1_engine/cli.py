@@ -37,7 +37,7 @@ def generate(
     if not prompt.strip():
         raise S1Error("the prompt is empty", "pass a question")
     policy = policy_opts.policy()
-    engine = engine_opts.build(seed=policy_opts.seed)
+    engine = engine_opts.start("generate", seed=policy_opts.seed)
     try:
         messages = [{"role": "system", "content": system}] if system else []
         session = engine.start(messages + [{"role": "user", "content": prompt}], policy)

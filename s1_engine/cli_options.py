@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from .backends import AUTO_HELP
 from .errors import S1Error
 from .policy import BudgetPolicy, SamplingConfig, parse_budget, parse_ignore_str
 
@@ -34,6 +35,7 @@ class EngineOptions:
     data_parallel_size: int | None = None
     gpu_memory_utilization: float | None = None
     engine_arg: list[str] | None = None
+    verbose: bool = False
 
     def engine_args(self) -> dict[str, Any]:
         """vLLM engine arguments, passed through unchanged."""
@@ -49,7 +51,7 @@ class EngineOptions:
             args[key.strip().replace("-", "_")] = _literal(raw.strip())
         return args
 
-    def build(self, seed: int = 0) -> Any:
+    def build(self, seed: int = 0, workload: str = "live", log: Any = None) -> Any:
         from .engine import Engine
 
         return Engine(
@@ -60,7 +62,37 @@ class EngineOptions:
             max_model_len=self.max_model_len,
             seed=seed,
             engine_args=self.engine_args(),
+            workload=workload,  # type: ignore[arg-type]
+            log=log,
         )
+
+    def start(self, command: str, seed: int = 0, workload: str = "live") -> Any:
+        """Build the engine for a command: one progress line on the terminal while it
+        loads, its own output in a log file (all of it on the terminal with --verbose)."""
+        from .enginelog import EngineLog
+
+        if self.verbose:
+            return self.build(seed, workload)
+        log = EngineLog.new(command)
+        with loading_line(f"loading {self.model or 'the embedded model'} (log: {log.path})"):
+            return self.build(seed, workload, log)
+
+
+def loading_line(text: str) -> Any:
+    """A spinner with `text` on the terminal (a private handle: fds 1 and 2 may be
+    pointed at a log meanwhile); a plain line when stderr is not a terminal."""
+    import contextlib
+    import sys
+
+    from rich.console import Console
+
+    from .enginelog import terminal_stream
+
+    if not sys.stderr.isatty():
+        print(text, file=sys.stderr, flush=True)
+        return contextlib.nullcontext()
+    console = Console(file=terminal_stream(), highlight=False)
+    return console.status(text, spinner="dots")
 
 
 def _literal(raw: str) -> Any:
@@ -154,7 +186,7 @@ ENGINE_PARAMS = [
         str,
         typer.Option(
             "--backend",
-            help="auto | vllm | hf (auto takes vLLM when it imports).",
+            help=f"auto | vllm | hf ({AUTO_HELP}).",
             rich_help_panel=PANEL_ENGINE,
         ),
     ),
@@ -213,6 +245,16 @@ ENGINE_PARAMS = [
             rich_help_panel=PANEL_ENGINE,
         ),
     ),
+    (
+        "verbose",
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Show the engine's own logs on the terminal (else: a log file in the data dir).",
+            rich_help_panel=PANEL_ENGINE,
+        ),
+    ),
 ]
 
 POLICY_PARAMS = [
@@ -221,7 +263,8 @@ POLICY_PARAMS = [
         str,
         typer.Option(
             "--max-thinking",
-            help="Thinking budget in tokens, or auto (context left).",
+            help="Thinking budget in tokens; auto = the paper's (the context left minus 100 "
+            "tokens for the answer); fit = leave --answer-max-tokens for the answer.",
             rich_help_panel=PANEL_POLICY,
         ),
     ),
@@ -276,9 +319,9 @@ POLICY_PARAMS = [
 
 
 def _add_options(
-    params: list[tuple[str, Any, Any]], cls: type, target: str
+    params: list[tuple[str, Any, Any]], cls: type, target: str, **overrides: Any
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    defaults = {f.name: f.default for f in fields(cls)}
+    defaults = {f.name: f.default for f in fields(cls)} | overrides
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         sig = inspect.signature(func, eval_str=True)
@@ -307,3 +350,8 @@ def _add_options(
 
 engine_options = _add_options(ENGINE_PARAMS, EngineOptions, "engine_opts")
 policy_options = _add_options(POLICY_PARAMS, PolicyOptions, "policy_opts")
+# the console's default budget leaves room for the answer (a live demo must not cut it)
+TUI_POLICY_DEFAULTS = PolicyOptions(max_thinking="fit")
+tui_policy_options = _add_options(
+    POLICY_PARAMS, PolicyOptions, "policy_opts", max_thinking=TUI_POLICY_DEFAULTS.max_thinking
+)

@@ -11,6 +11,7 @@ engine serves plain scripts, pytest, and a Textual app (which has its own loop).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import threading
@@ -18,13 +19,15 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .backends import make_backend, resolve_backend_name
+from .backends import Workload, make_backend, resolve_backend_name
+from .enginelog import EngineLog
 from .errors import S1Error
 from .events import Result
 from .forcing import BudgetForcer
 from .formats import BoundFormat, bind_format, detect_format, get_format
 from .policy import BudgetPolicy
 from .session import Session
+from .spawn import ensure_resource_tracker
 
 T = TypeVar("T")
 Prompt = str | Sequence[int] | Sequence[dict]
@@ -43,6 +46,13 @@ def default_model() -> str:
             "pass --model PATH_OR_HUB_ID (or build it: see README, 'The embedded default model')",
         )
     return str(DEFAULT_MODEL_DIR)
+
+
+def _log_tail(log: EngineLog) -> str:
+    lines = log.tail()
+    if not lines:
+        return f"log: {log.path}"
+    return f"last lines of {log.path}:\n" + "\n".join("  " + line for line in lines)
 
 
 class _LoopThread:
@@ -98,17 +108,43 @@ class Engine:
         max_model_len: int | None = None,
         seed: int = 0,
         engine_args: dict[str, Any] | None = None,
+        workload: Workload = "live",
+        log: EngineLog | None = None,
     ) -> None:
+        """`workload` picks the backend under "auto" (live: one request at a time; batch:
+        many). With `log`, the engine's own output (vLLM's logs, its processes' prints)
+        goes to that file instead of the terminal, and a start-up error carries its tail."""
         self.model = str(model) if model else default_model()
         if os.path.sep in self.model and not os.path.exists(self.model):
             raise S1Error(f"no model folder at {self.model!r}", "check the path given to --model")
+        self.log = log
+        self.backend_name = resolve_backend_name(backend, workload)
+        if log is not None:
+            log.route_library_logs()
+        self._closed = True
+        try:
+            with log.capture() if log is not None else contextlib.nullcontext():
+                ensure_resource_tracker()  # its process inherits the log as its stderr
+                self._start(format, dtype, max_model_len, seed, engine_args)
+        except S1Error as e:
+            if log is not None and not e.details:
+                e.details = _log_tail(log)
+            raise
+        self._closed = False
+
+    def _start(
+        self,
+        format: str,
+        dtype: str,
+        max_model_len: int | None,
+        seed: int,
+        engine_args: dict[str, Any] | None,
+    ) -> None:
         self.tokenizer = load_tokenizer(self.model)
         self._eos_ids = _generation_eos_ids(self.model)
         self._formats: dict[str, BoundFormat] = {}
         self.format: BoundFormat = self.bound_format(format)
-        self.backend_name = resolve_backend_name(backend)
         self._ids = itertools.count()
-        self._loop = _LoopThread()
         self.backend = make_backend(
             self.backend_name,
             self.model,
@@ -118,13 +154,13 @@ class Engine:
             engine_args=engine_args,
             seed=seed,
         )
+        self._loop = _LoopThread()
         try:
             self._loop.run(self.backend.start())
         except BaseException:
             self._loop.stop()
             raise
         self.max_model_len: int = self.backend.max_model_len
-        self._closed = False
 
     def bound_format(self, name: str | None = None) -> BoundFormat:
         """The engine's format (None), or another one by name, resolved for this tokenizer."""
@@ -198,6 +234,7 @@ class Engine:
             self.backend,
             self.tokenizer,
             self._loop.loop,
+            live=live,
         )
         if not paused:
             session.begin()

@@ -11,9 +11,10 @@ class S1Error(Exception):
 
     exit_code = 2
 
-    def __init__(self, problem: str, fix: str | None = None) -> None:
+    def __init__(self, problem: str, fix: str | None = None, details: str = "") -> None:
         self.problem = problem
         self.fix = fix
+        self.details = details  # shown below the line (e.g. the tail of an engine log)
         super().__init__(self.line())
 
     def line(self) -> str:

@@ -143,7 +143,7 @@ def eval_(
         format=None if engine_opts.format == "auto" else engine_opts.format,
         instruction=instruction if instruction is not None else task_instruction(task),
     )
-    engine = engine_opts.build(seed=policy_opts.seed)
+    engine = engine_opts.start("eval", seed=policy_opts.seed, workload="batch")
     try:
         summary = run_eval(engine, spec, out_dir, progress=progress)
     finally:

@@ -21,7 +21,7 @@ from . import events as ev
 from .errors import S1Error
 from .events import Cause, Event, Segment
 from .formats import BoundFormat
-from .policy import BudgetPolicy, SamplingConfig
+from .policy import AUTO_ANSWER_RESERVE, BudgetPolicy, SamplingConfig
 
 Phase = Literal["pre", "think", "answer", "done"]
 PRE_MAX_TOKENS = 256  # tokens a model may write before it opens thinking by itself
@@ -38,6 +38,7 @@ class Step:
     sampling: SamplingConfig
     phase: Phase
     number: int  # 0, 1, 2, ... per machine; seeds and request ids derive from it
+    min_tokens: int = 0  # the stop ids may not be sampled before this many tokens
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class BudgetForcer:
         self.user_ignores = 0  # "Wait at the model's next attempt to stop"
         self.waits_inserted = 0  # rotates the ignore strings
         self.think_end_at: int | None = None  # index in `out` where the delimiter starts
+        self._after_wait = False  # a Wait was inserted and nothing sampled since
         self.finish_reason: str | None = None
         self._steps = 0
         self.budget = self._effective_budget(policy.max_thinking_tokens)
@@ -94,20 +96,31 @@ class BudgetForcer:
 
     # ----- budget ---------------------------------------------------------------
     def _closing_reserve(self) -> int:
-        return len(self.fmt.think_end_ids) + len(self.fmt.lead_in_ids)
+        f = self.fmt
+        return len(f.newline_ids) + len(f.think_end_ids) + len(f.lead_in_ids)
 
     def _room(self) -> int:
         """Tokens the context has left for thinking, once the delimiter is accounted for."""
         return max(0, self.context_len - len(self.prompt) - self._closing_reserve() - 1)
 
     def _auto_budget(self) -> int:
-        """ "auto": the context left minus the answer reserve (half the room, if it is tight)."""
+        """ "auto" as the s1 reference computes it: the context minus the prompt (with its
+        thinking start) minus the delimiter and lead-in minus 100 tokens for the answer."""
+        auto = self.context_len - len(self.prompt) - len(self.fmt.end_max_ids)
+        return max(0, min(auto - AUTO_ANSWER_RESERVE, self._room()))
+
+    def _fit_budget(self) -> int:
+        """ "fit": leave `answer_max_tokens` for the answer (half the room, if it is tight)."""
         room = self._room()
         return max(room - self.policy.answer_max_tokens, room // 2)
 
     def _effective_budget(self, budget: int | str) -> int:
         """An explicit budget is capped only by the context, never by the answer reserve."""
-        return self._auto_budget() if budget == "auto" else min(int(budget), self._room())
+        if budget == "auto":
+            return self._auto_budget()
+        if budget == "fit":
+            return self._fit_budget()
+        return min(int(budget), self._room())
 
     # ----- bookkeeping ----------------------------------------------------------
     def _thinking_open_in_prompt(self) -> bool:
@@ -164,6 +177,10 @@ class BudgetForcer:
                     self._end_thinking("budget")
                     continue
                 stop, sampling = self.fmt.think_stop_ids, self.policy.thinking
+                # As the reference: a request after a forced "Wait" samples at least one
+                # token before it may stop (vLLM min_tokens=1), and so does every thinking
+                # request of a policy that forces Waits.
+                min_tokens = 1 if self._after_wait or self.policy.num_ignore > 0 else 0
             elif self.phase == "answer":
                 n = min(self.policy.answer_max_tokens - self.answer_sampled, ctx_left)
                 if n <= 0:
@@ -176,9 +193,17 @@ class BudgetForcer:
                     self._finish("length", "budget")
                     continue
                 stop, sampling = self.fmt.answer_stop_ids, self.policy.thinking
+            if self.phase != "think":
+                min_tokens = 0
             seed = None if sampling.seed is None else sampling.seed + 7919 * self._steps
             step = Step(
-                self.prompt + self.out, n, stop, sampling.with_seed(seed), self.phase, self._steps
+                self.prompt + self.out,
+                n,
+                stop,
+                sampling.with_seed(seed),
+                self.phase,
+                self._steps,
+                min(min_tokens, n),
             )
             self._steps += 1
             return step
@@ -191,6 +216,7 @@ class BudgetForcer:
                 self._end_attempt(token)
                 return True
             self._append([token], "think", False)
+            self._after_wait = False
             if self.fmt.think_stop_strings and self._found_stop_string():
                 self._end_attempt(None)
                 return True
@@ -295,13 +321,22 @@ class BudgetForcer:
         self._event(ev.WAIT, cause, text)
         self.waits_inserted += 1
         self._append(ids, "think", True)
+        self._after_wait = True
         if self.thinking_tokens >= self.budget:
             self._end_thinking("budget")
         return True
 
+    def _ends_in_newline(self) -> bool:
+        tail = (self.prompt + self.out)[-4:]
+        return self._decode(tail).endswith("\n")
+
     def _end_thinking(self, cause: Cause) -> None:
+        """A forced end (budget or user): as the reference, a newline first unless the
+        thinking already ends in one, then the delimiter (and the answer lead-in)."""
         self._event(ev.END_THINKING, cause)
         self.think_end_at = len(self.out)
+        if not self._ends_in_newline():
+            self._append(self.fmt.newline_ids, "delimiter", True)
         self._append(self.fmt.think_end_ids, "delimiter", True)
         if cause == "budget" or (cause == "user" and self.policy.lead_in_on_user_end):
             self._append(self.fmt.lead_in_ids, "answer", True)
@@ -316,17 +351,19 @@ class BudgetForcer:
     def force_wait(self, text: str | None = None, now: bool = True) -> bool:
         """Think longer: insert `text` now, or suppress the model's next end attempt.
 
-        In the answer phase this reopens thinking: the answer so far is dropped and
-        the ignore string follows the thinking, as if the model had tried to stop there.
+        In the answer phase, or once the request finished with an answer, this reopens
+        thinking: the answer is dropped and the ignore string follows the thinking, as
+        if the model had tried to stop there (the s1 demo: "the model answered too
+        early: make it Wait").
         """
         if self.phase == "think":
             if now:
                 return self._insert_wait("user", text)
             self.user_ignores += 1
             return True
-        if self.phase == "answer" and self.think_end_at is not None:
-            if self.thinking_tokens >= self.budget:
-                return False
+        if self.phase in ("answer", "done") and self.can_reopen():
+            if self.phase == "done":
+                self.finish_reason = None
             del self.out[self.think_end_at :]
             del self.segments[self.think_end_at :]
             del self.forced[self.think_end_at :]
@@ -337,6 +374,14 @@ class BudgetForcer:
             self._event(ev.THINK_START, "user", "reopened")
             return self._insert_wait("user", text)
         return False
+
+    def can_reopen(self) -> bool:
+        """Thinking can go on after an answer (or a finished request) with budget left."""
+        return (
+            self.think_end_at is not None
+            and self.thinking_tokens < self.budget
+            and (self.phase == "answer" or self.finish_reason in ("stop", "length"))
+        )
 
     def end_thinking(self) -> bool:
         if self.phase in ("think", "pre"):

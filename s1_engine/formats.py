@@ -118,6 +118,8 @@ class BoundFormat:
     think_end_ids: tuple[int, ...]
     prompt_suffix_ids: tuple[int, ...]
     lead_in_ids: tuple[int, ...]
+    newline_ids: tuple[int, ...]  # put before the delimiter on a forced end, as the reference does
+    end_max_ids: tuple[int, ...]  # delimiter + lead-in encoded together (the reference's "auto")
     think_stop_ids: frozenset[int]  # single-token stops while thinking
     think_stop_strings: tuple[str, ...]  # multi-token stops, found in decoded text
     answer_stop_ids: frozenset[int]
@@ -167,6 +169,8 @@ def bind_format(fmt: ThinkingFormat, tokenizer: Any, eos_ids: tuple[int, ...] = 
         think_end_ids=enc(fmt.think_end),
         prompt_suffix_ids=enc(fmt.prompt_suffix),
         lead_in_ids=enc(fmt.answer_lead_in),
+        newline_ids=enc("\n"),
+        end_max_ids=enc(fmt.think_end + fmt.answer_lead_in),
         think_stop_ids=frozenset(stop_ids),
         think_stop_strings=tuple(stop_strings),
         answer_stop_ids=frozenset(answer_stop),

@@ -7,7 +7,11 @@ from typing import Literal
 
 from .errors import S1Error
 
-Budget = int | Literal["auto"]
+Budget = int | Literal["auto", "fit"]
+BUDGET_WORDS = ("auto", "fit")
+# "auto" as the s1 reference computes it (its lm-evaluation-harness fork): the context
+# minus the prompt minus the closing delimiters minus this many tokens for the answer.
+AUTO_ANSWER_RESERVE = 100
 
 
 @dataclass(frozen=True)
@@ -44,9 +48,9 @@ class BudgetPolicy:
 
     def __post_init__(self) -> None:
         m = self.max_thinking_tokens
-        if m != "auto" and (not isinstance(m, int) or isinstance(m, bool) or m < 0):
+        if m not in BUDGET_WORDS and (not isinstance(m, int) or isinstance(m, bool) or m < 0):
             raise S1Error(
-                f"max thinking tokens must be a whole number >= 0 or 'auto', got {m!r}",
+                f"max thinking tokens must be a whole number >= 0, 'auto' or 'fit', got {m!r}",
                 "e.g. --max-thinking 1024",
             )
         if self.min_thinking_tokens < 0:
@@ -84,18 +88,26 @@ class BudgetPolicy:
 
 
 def parse_budget(text: str | int) -> Budget:
-    """Parse one budget: a whole number or 'auto'."""
+    """Parse one budget: a whole number, 'auto' (the paper's) or 'fit' (room for the answer).
+
+    'auto' is the s1 reference's: the context left after the prompt and the closing
+    delimiters, minus 100 tokens for the answer. 'fit' leaves `answer_max_tokens` for the
+    answer (half the room if that is tight), so a long answer is never cut.
+    """
     if isinstance(text, int) and not isinstance(text, bool):
-        value: Budget = text
+        value: int = text
     else:
         t = str(text).strip().lower()
         if t in ("auto", "none", "inf", "unlimited"):
             return "auto"
+        if t == "fit":
+            return "fit"
         try:
             value = int(t.replace("_", ""))
         except ValueError:
             raise S1Error(
-                f"cannot read the thinking budget {text!r}", "give a whole number or 'auto'"
+                f"cannot read the thinking budget {text!r}",
+                "give a whole number, 'auto' or 'fit'",
             ) from None
     if value < 0:
         raise S1Error(f"the thinking budget must be >= 0, got {value}", "e.g. 1024 or auto")

@@ -27,6 +27,24 @@ from .forcing import BudgetForcer, Tokens
 _END = object()
 
 
+def _coalesce(items: list[Tokens | ev.Event]) -> list[Tokens | ev.Event]:
+    """Batch work: adjacent ids of one segment and one origin become one item, so a
+    backend request costs one stream item, not one per token."""
+    out: list[Tokens | ev.Event] = []
+    for item in items:
+        last = out[-1] if out else None
+        if (
+            isinstance(item, Tokens)
+            and isinstance(last, Tokens)
+            and (last.segment, last.forced) == (item.segment, item.forced)
+            and last.start + len(last.ids) == item.start
+        ):
+            out[-1] = Tokens(last.segment, last.ids + item.ids, last.forced, last.start)
+        else:
+            out.append(item)
+    return out
+
+
 class Session:
     def __init__(
         self,
@@ -51,6 +69,8 @@ class Session:
         self._future: concurrent.futures.Future[Result] = concurrent.futures.Future()
         self._closed = False
         self._begun = False
+        self._continued = False  # run again after a finish (a Wait after the answer)
+        self._generation = 0
         self.started_at = time.perf_counter()
 
     def begin(self) -> None:
@@ -64,7 +84,14 @@ class Session:
         self._loop.call_soon_threadsafe(self._inbox.put_nowait, ("cmd", 0, command))
 
     def force_wait(self, text: str | None = None, now: bool = True) -> None:
-        """Think longer: insert the ignore string now, or at the model's next end attempt."""
+        """Think longer: insert the ignore string now, or at the model's next end attempt.
+
+        On a finished request with an answer, `now` reopens thinking and the request
+        runs on (`result()` then waits for the new end; `stream()` goes on too).
+        """
+        if now and self._reopen():
+            asyncio.run_coroutine_threadsafe(self._continue_with_wait(text), self._loop)
+            return
         self._post("force_wait", text, now)
 
     def end_thinking(self) -> None:
@@ -85,6 +112,20 @@ class Session:
     def set_ignore_str(self, ignore_str: str | tuple[str, ...]) -> None:
         self._post("set_ignore_str", ignore_str)
 
+    def _reopen(self) -> bool:
+        """Make a finished session live again, if its machine can think on."""
+        with self._lock:
+            if not (self._future.done() and self.machine.can_reopen()):
+                return False
+            self._closed = False
+            self._future = concurrent.futures.Future()
+            self._continued = True
+            return True
+
+    async def _continue_with_wait(self, text: str | None) -> None:
+        self.machine.force_wait(text, now=True)
+        await self.run()
+
     # ----- reading -------------------------------------------------------------------
     @property
     def done(self) -> bool:
@@ -101,11 +142,11 @@ class Session:
         with self._lock:
             return list(self._items)
 
-    async def stream(self) -> AsyncIterator[StreamItem]:
-        """Every item of the request, from the start, on the caller's event loop."""
+    async def stream(self, skip: int = 0) -> AsyncIterator[StreamItem]:
+        """Every item of the request from item `skip` on, on the caller's event loop."""
         q: asyncio.Queue[Any] = asyncio.Queue()
         with self._lock:
-            backlog = list(self._items)
+            backlog = list(self._items[skip:])
             closed = self._closed
             if not closed:
                 self._subs.append((asyncio.get_running_loop(), q))
@@ -143,7 +184,10 @@ class Session:
 
     def _flush(self) -> None:
         m = self.machine
-        for item in m.drain():
+        items = m.drain()
+        if not self.live:
+            items = _coalesce(items)
+        for item in items:
             if isinstance(item, Tokens):
                 if not self.live:
                     text = ""  # batch work: the result is decoded once at the end
@@ -200,9 +244,10 @@ class Session:
             await stream.aclose()
 
     async def run(self) -> Result:
-        self.started_at = time.perf_counter()
+        if not self._continued:
+            self.started_at = time.perf_counter()
         m = self.machine
-        generation = 0
+        generation = self._generation  # never reused: chunks of cut requests are told apart
         reader: asyncio.Task[None] | None = None
         error: BaseException | None = None
         try:
@@ -210,6 +255,7 @@ class Session:
             while (step := m.next_step()) is not None:
                 self._flush()
                 generation += 1
+                self._generation = generation
                 request = GenerateRequest(
                     f"{self.id}-{step.number}",
                     step.context_ids,
@@ -217,6 +263,8 @@ class Session:
                     step.sampling,
                     step.stop_ids,
                     cache_key=self.id,
+                    stream=self.live,
+                    min_tokens=step.min_tokens,
                 )
                 reader = asyncio.create_task(self._read(generation, request))
                 got_tokens = False

@@ -11,7 +11,9 @@ on both, which is what exact budget-forcing tests need:
 - s1 format: after `<|im_start|>think` it writes ` t000 ... t009` (10 tokens) and then
   tries to end thinking (`<|im_start|>`); after "Wait" (or "Hmm", "Alternatively") it
   writes ` w000 ... w004` (5 tokens) and tries again; its answer is ` xa xb xc` then
-  `<|im_end|>`. Both lengths are parameters.
+  `<|im_end|>`. Both lengths are parameters. After "Okay" (or any ignore string, with
+  `wait_len=0`) it tries to end thinking at once; its second choice there (taken when
+  the end is masked, as vLLM's `min_tokens` does) is ` t000`: the 10 steps again.
 - think-tags format: after `<think>\\n` it cycles ` ua ub uc` and never ends thinking.
 - after "begin" it writes `<think>` itself (the thinking start found in its own output).
 """
@@ -24,7 +26,8 @@ SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"
 CYCLE = [" ua", " ub", " uc"]
 ANSWER = [" xa", " xb", " xc"]
 IGNORE_WORDS = ["Wait", "Hmm", "Alternatively"]
-WORDS = ["think", "answer", "begin"] + IGNORE_WORDS + CYCLE + ANSWER
+STOPPING_WORD = "Okay"  # as an ignore string: the model tries to end thinking right after it
+WORDS = ["think", "answer", "begin", STOPPING_WORD] + IGNORE_WORDS + CYCLE + ANSWER
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
     "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
@@ -104,8 +107,9 @@ def scripted_successors(tok: object, think_len: int = 10, wait_len: int = 5) -> 
     nxt[one("think")] = one(THINK_STEPS[0])
     chain(THINK_STEPS, "<|im_start|>")
     for w in IGNORE_WORDS:
-        nxt[one(w)] = one(WAIT_STEPS[0])
+        nxt[one(w)] = one(WAIT_STEPS[0]) if WAIT_STEPS else one("<|im_start|>")
     chain(WAIT_STEPS, "<|im_start|>")
+    nxt[one(STOPPING_WORD)] = one("<|im_start|>")
     nxt[one("<|im_start|>")] = one("answer")
     nxt[one("answer")] = one(ANSWER[0])
     chain(ANSWER, "<|im_end|>")
@@ -119,6 +123,13 @@ def scripted_successors(tok: object, think_len: int = 10, wait_len: int = 5) -> 
     lead = tok.encode("\nFinal Answer:", add_special_tokens=False)  # type: ignore[attr-defined]
     nxt[lead[-1]] = one(ANSWER[0])
     return nxt
+
+
+def second_choices(tok: object, think_len: int = 10) -> dict[int, int]:
+    """Next-best tokens (half the logit of the first choice): after an ignore string, the
+    first thinking step. They matter only when the first choice is masked."""
+    first_step = _single(tok, think_steps(think_len)[0])
+    return {_single(tok, w): first_step for w in IGNORE_WORDS + [STOPPING_WORD]}
 
 
 def make_scripted_model(
@@ -177,6 +188,8 @@ def make_scripted_model(
             layer.self_attn.o_proj.weight.zero_()
             layer.mlp.down_proj.weight.zero_()
         head = torch.zeros(vocab, hidden)
+        for i, j in second_choices(tok, think_len).items():
+            head[j, i] = 0.5
         for i in range(min(n_tok, hidden)):
             head[table.get(i, default), i] = 1.0
         model.lm_head.weight.copy_(head)

@@ -66,6 +66,7 @@ class EngineReady(Message):
 class EngineFailed(Message):
     problem: str
     fix: str
+    details: str = ""
 
 
 # ----- sources of stream items ----------------------------------------------------------
@@ -132,7 +133,13 @@ class Run:
 
 KEYS: list[tuple[str, str, str, str, bool]] = [
     # (key, action, footer label, help text, shown in footer)
-    ("w", "wait_now", "Wait", 'Force "Wait" now (while answering: reopen thinking)', True),
+    (
+        "w",
+        "wait_now",
+        "Wait",
+        'Force "Wait" now (after or during the answer: reopen thinking and go on)',
+        True,
+    ),
     (
         "W",
         "wait_next",
@@ -196,8 +203,10 @@ class S1App(App):
         clock: Callable[[], float] = time.perf_counter,
         ask_now: str | None = None,
         load: bool = True,
+        log: Any = None,
     ) -> None:
         super().__init__()
+        self.log_file = log  # the engine's own output goes here (s1_engine.EngineLog)
         self.settings = settings or Settings()
         self.engine = engine
         self._owns_engine = engine is None
@@ -286,9 +295,9 @@ class S1App(App):
     @work(thread=True, exclusive=True, group="engine")
     def _load_engine(self, opts: EngineOptions) -> None:
         try:
-            engine = opts.build(seed=self.settings.policy.seed)
+            engine = opts.build(self.settings.policy.seed, "live", self.log_file)
         except S1Error as e:
-            self.post_message(EngineFailed(e.problem, e.fix or ""))
+            self.post_message(EngineFailed(e.problem, e.fix or "", e.details))
         except Exception as e:  # noqa: BLE001 - any load failure is shown in the app
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             self.post_message(
@@ -318,6 +327,7 @@ class S1App(App):
         self._show_error(
             f"Cannot load the model: {msg.problem}\nWhat to do: {msg.fix}. "
             "Press m to load another model, h for history, q to quit."
+            + (f"\n{msg.details}" if msg.details else "")
         )
         self._update_status()
 
@@ -436,13 +446,16 @@ class S1App(App):
             run.view.answer.follow()
 
     @work(group="runs")
-    async def _consume(self, run: Run) -> None:
-        """Read the run's stream on Textual's loop: per item only cheap bookkeeping."""
+    async def _consume(self, run: Run, skip: int = 0) -> None:
+        """Read the run's stream on Textual's loop: per item only cheap bookkeeping.
+
+        `skip`: items already shown (a run that goes on after a Wait after its answer)."""
         self._gc_streaming(True)
-        t0 = self.clock()
+        t0 = self.clock() if run.started is None else run.started
         feed, log = run.trace.feed, run.log
+        stream = run.source.stream(skip) if skip else run.source.stream()
         try:
-            async for item in run.source.stream():
+            async for item in stream:
                 now = self.clock()
                 if isinstance(item, TokenDelta):
                     if run.first_token is None:
@@ -630,11 +643,12 @@ class S1App(App):
                 box.update(Content(text))
 
     def _column_line(self, run: Run) -> str:
+        """The grade first (what a demo is about), then the budget bar and the counts."""
         t = run.trace
         ends = ",".join(sorted(t.counts.ends)) or "–"
         line = f"{bar(t.thinking_tokens, t.budget, 6)} ans {t.answer_tokens} W{t.counts.n_waits} end:{ends}"
         if run.grade is not None:
-            line += f" {'✔' if run.grade.correct else '✘'} {run.grade.extracted or '–'}"
+            line = f"{'✔' if run.grade.correct else '✘'} {run.grade.extracted or '–'} │ {line}"
         elif run.finished:
             line += f" {t.finish_reason}"
         return line
@@ -648,6 +662,8 @@ class S1App(App):
         return [r for r in self.runs if r.live]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "wait_now":
+            return True if self._live_runs() or self._reopenable_runs() else None
         if action in LIVE_ACTIONS:
             return True if self._live_runs() else None
         if action in THINK_ACTIONS:
@@ -659,7 +675,9 @@ class S1App(App):
     def _refresh_keys(self) -> None:
         """Refresh the footer only when the set of usable keys changed (a footer
         refresh rebuilds its widgets: too costly for every event of a fast stream)."""
-        state = tuple(self.check_action(a, ()) for a in sorted(LIVE_ACTIONS | THINK_ACTIONS))
+        state = tuple(
+            self.check_action(a, ()) for a in sorted(LIVE_ACTIONS | THINK_ACTIONS | {"wait_now"})
+        )
         state += (bool(self.runs),)
         if state != self._keys_state:
             self._keys_state = state
@@ -669,11 +687,28 @@ class S1App(App):
         self.last_action = (name, self.clock())
         self.actions_log.append(self.last_action)
 
+    def _reopenable_runs(self) -> list[Run]:
+        """Finished runs whose thinking can go on (a Wait after the answer)."""
+        return [
+            r
+            for r in self.runs
+            if r.finished
+            and r.session is not None
+            and getattr(getattr(r.session, "machine", None), "can_reopen", lambda: False)()
+        ]
+
     def action_wait_now(self) -> None:
         for run in self._live_runs():
             run.session.force_wait(None, now=True)
             run.pending_now += 1
+        for run in self._reopenable_runs():
+            run.session.force_wait(None, now=True)  # reopens the finished request
+            run.pending_now += 1
+            run.finished = False
+            self._gc_streaming(True)
+            self._consume(run, skip=run.trace.items)
         self._acted("wait_now")
+        self._refresh_keys()
 
     def action_wait_next(self) -> None:
         for run in self._live_runs():

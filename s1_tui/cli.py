@@ -10,13 +10,18 @@ from typing import Annotated
 
 import typer
 
-from s1_engine.cli_options import EngineOptions, PolicyOptions, engine_options, policy_options
+from s1_engine.cli_options import (
+    EngineOptions,
+    PolicyOptions,
+    engine_options,
+    tui_policy_options,
+)
 
 PANEL_TUI = "Console"
 
 
 @engine_options
-@policy_options
+@tui_policy_options
 def tui(
     config: Annotated[
         Path | None,
@@ -100,11 +105,16 @@ def tui(
     )
     settings = load_settings(engine_opts, policy_opts, opts, config)
 
-    from .app import S1App
+    from s1_engine.enginelog import EngineLog
 
-    app = S1App(settings)
+    from .app import S1App
+    from .terminal import app_owns_terminal
+
+    log = EngineLog.new("tui")
+    app = S1App(settings, log=log)
     try:
-        app.run()
+        with app_owns_terminal(log):
+            app.run()
     finally:
         app.close_engine()
 

@@ -64,7 +64,7 @@ class TuiOptions:
 @dataclass
 class Settings:
     engine: EngineOptions = field(default_factory=EngineOptions)
-    policy: PolicyOptions = field(default_factory=PolicyOptions)
+    policy: PolicyOptions = field(default_factory=lambda: PolicyOptions(max_thinking="fit"))
     tui: TuiOptions = field(default_factory=TuiOptions)
     config_path: Path | None = None
 
@@ -139,9 +139,9 @@ def read_config(path: Path) -> dict[str, Any]:
     return flat
 
 
-def _merge(cli: Any, config: dict[str, Any]) -> Any:
+def _merge(cli: Any, config: dict[str, Any], defaults: Any = None) -> Any:
     """CLI values that differ from the defaults win; the config fills the rest."""
-    defaults = type(cli)()
+    defaults = defaults if defaults is not None else type(cli)()
     changes: dict[str, Any] = {}
     for f in fields(cli):
         if f.name in config and getattr(cli, f.name) == getattr(defaults, f.name):
@@ -166,7 +166,9 @@ def load_settings(
     values = read_config(path) if path else {}
     s = Settings(
         _merge(engine or EngineOptions(), values),
-        _merge(policy or PolicyOptions(), values),
+        _merge(
+            policy or PolicyOptions(max_thinking="fit"), values, PolicyOptions(max_thinking="fit")
+        ),
         _merge(tui or TuiOptions(), values),
         path,
     )

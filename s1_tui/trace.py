@@ -114,6 +114,7 @@ class Trace:
                 self._answer.clear()
                 self._new_answer.clear()
                 self.answer_reset = True
+                self.finish_reason = ""
             self.phase = "think"
         elif e.kind == ev.WAIT:
             self.counts.waits[e.cause] = self.counts.waits.get(e.cause, 0) + 1

@@ -38,6 +38,7 @@ class StreamPane(VerticalScroll, can_focus=True):
         self._len = 0
         self._fences = 0
         self._stopping: set[asyncio.Task] = set()
+        self._busy = asyncio.Lock()  # one write / replace at a time (a flush may tick mid-replace)
         self.want_follow = False
 
     def compose(self) -> ComposeResult:
@@ -60,6 +61,10 @@ class StreamPane(VerticalScroll, can_focus=True):
     async def write(self, text: str) -> None:
         if not text:
             return
+        async with self._busy:
+            await self._write(text)
+
+    async def _write(self, text: str) -> None:
         if self._len >= CHUNK_CHARS and self._fences % 2 == 0 and text[:1].isspace():
             await self._new_chunk()
         self._len += len(text)
@@ -92,6 +97,10 @@ class StreamPane(VerticalScroll, can_focus=True):
 
     async def settle(self) -> None:
         """Wait until everything written so far is in the widgets."""
+        async with self._busy:
+            await self._settle()
+
+    async def _settle(self) -> None:
         if self._stopping:
             await asyncio.gather(*self._stopping, return_exceptions=True)
         if self._stream is not None and (
@@ -103,6 +112,10 @@ class StreamPane(VerticalScroll, can_focus=True):
 
     async def set_text(self, text: str) -> None:
         """Replace everything (one full update: what a stream end deserves)."""
+        async with self._busy:
+            await self._set_text(text)
+
+    async def _set_text(self, text: str) -> None:
         if self._stopping:
             await asyncio.gather(*self._stopping, return_exceptions=True)
         if self._stream is not None:

@@ -20,7 +20,10 @@ def test_budget_gives_exactly_n_thinking_tokens(engine, budget):
     r = engine.generate(Q, BudgetPolicy(max_thinking_tokens=budget), format="think-tags")
     assert r.thinking_tokens == budget
     assert r.forced_mask[:budget] == [False] * budget  # all sampled by the model
-    tail = list(fmt.think_end_ids) + list(fmt.lead_in_ids)
+    # as the reference: a newline before the delimiter unless the thinking ends in one
+    # (the prompt's "<think>\n" does, with no thinking token yet)
+    newline = list(fmt.newline_ids) if budget else []
+    tail = newline + list(fmt.think_end_ids) + list(fmt.lead_in_ids)
     assert r.output_ids[budget : budget + len(tail)] == tail
     ends = [e for e in r.events if e.kind == "end_thinking"]
     assert [(e.cause, e.token_index) for e in ends] == [("budget", budget)]

@@ -57,7 +57,8 @@ def test_end_thinking_mid_thought(engine):
     assert ends[0].thinking_tokens == r.thinking_tokens
     fmt = engine.bound_format("think-tags")
     n = r.thinking_tokens
-    assert r.output_ids[n : n + len(fmt.think_end_ids)] == list(fmt.think_end_ids)
+    tail = list(fmt.newline_ids) + list(fmt.think_end_ids)
+    assert r.output_ids[n : n + len(tail)] == tail
     assert r.answer == "Final Answer: xa xb xc"
     # the stream carried the same story: thinking deltas, the event, then answer deltas
     items = s.items()

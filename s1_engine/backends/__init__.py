@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Any
+import importlib.util
+from typing import Any, Literal
 
 from ..errors import S1Error
 from .base import Backend, Chunk, GenerateRequest
 
 BACKENDS = ("auto", "vllm", "hf")
+Workload = Literal["live", "batch"]
+AUTO_HELP = (
+    "auto = vLLM on a GPU; on a CPU-only machine, transformers for live work (generate, "
+    "tui: one request at a time, answers in seconds where vLLM takes ~30 s to start) and "
+    "vLLM for batch work (eval, curate: thousands of requests batched)"
+)
 
 
-def resolve_backend_name(name: str) -> str:
-    """'auto' takes vLLM when it imports, else transformers."""
+def _vllm_installed() -> bool:
+    return importlib.util.find_spec("vllm") is not None
+
+
+def _has_gpu() -> bool:
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def resolve_backend_name(name: str, workload: Workload = "live") -> str:
+    """Which backend `name` means here (see AUTO_HELP for 'auto')."""
     if name not in BACKENDS:
         raise S1Error(f"unknown backend {name!r}", "use --backend auto, vllm or hf")
-    if name == "auto":
-        from .vllm import vllm_available
-
-        return "vllm" if vllm_available() else "hf"
-    return name
+    if name != "auto":
+        return name
+    if not _vllm_installed():
+        return "hf"
+    if _has_gpu() or workload == "batch":
+        return "vllm"
+    return "hf"
 
 
 def make_backend(name: str, model: str, tokenizer: Any, **kwargs: Any) -> Backend:
@@ -37,4 +59,12 @@ def make_backend(name: str, model: str, tokenizer: Any, **kwargs: Any) -> Backen
     return HFBackend(model, tokenizer, **kwargs)
 
 
-__all__ = ["Backend", "Chunk", "GenerateRequest", "make_backend", "resolve_backend_name"]
+__all__ = [
+    "AUTO_HELP",
+    "Backend",
+    "Chunk",
+    "GenerateRequest",
+    "Workload",
+    "make_backend",
+    "resolve_backend_name",
+]

@@ -20,6 +20,7 @@ class GenerateRequest:
     stop_ids: frozenset[int]
     cache_key: str | None = None  # continuations of one session share a key (prefix reuse)
     stream: bool = True  # False: the tokens may come in one chunk at the end (batch work)
+    min_tokens: int = 0  # the stop ids are not sampled before this many tokens (vLLM's min_tokens)
 
 
 @dataclass

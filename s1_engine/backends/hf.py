@@ -32,6 +32,7 @@ class _Job:
     pending: list[int] = field(default_factory=list)  # ids still to feed before sampling
     generated: int = 0
     generator: Any = None
+    held: list[int] = field(default_factory=list)  # tokens of a batch request, sent at its end
 
 
 class HFBackend:
@@ -194,7 +195,10 @@ class HFBackend:
         out = self.model(input_ids=x, past_key_values=job.cache, use_cache=True)
         job.cache = out.past_key_values
         job.cached_ids.extend(job.pending)
-        token = self._sample(out.logits[0, -1].float(), job)
+        logits = out.logits[0, -1].float()
+        if job.generated < req.min_tokens and req.stop_ids:
+            logits[sorted(req.stop_ids)] = -float("inf")  # as vLLM's min_tokens
+        token = self._sample(logits, job)
         job.generated += 1
         job.pending = [token]
         reason = None
@@ -202,7 +206,12 @@ class HFBackend:
             reason = "stop"
         elif job.generated >= req.max_tokens or len(job.cached_ids) + 1 >= self.max_model_len:
             reason = "length"
-        job.push(Chunk([token], reason))
+        if req.stream:
+            job.push(Chunk([token], reason))
+        else:  # batch work: one chunk at the end, as vLLM's FINAL_ONLY
+            job.held.append(token)
+            if reason is not None:
+                job.push(Chunk(job.held, reason))
         return reason is not None
 
     @staticmethod

@@ -121,6 +121,7 @@ class VLLMBackend:
             top_k=s.top_k if s.top_k > 0 else 0,
             seed=s.seed,
             stop_token_ids=sorted(request.stop_ids),
+            min_tokens=request.min_tokens,
             skip_special_tokens=False,
             detokenize=False,
             # A batch request needs its tokens only at the end: vLLM stops it exactly where

@@ -61,7 +61,7 @@ def files(tmp_path):
         ),
         (
             ["--task", "{d}/good.jsonl", "--out", "{d}/o", "--max-thinking", "512,lots"],
-            ["lots", "whole number or 'auto'"],
+            ["lots", "whole number, 'auto' or 'fit'"],
         ),
         (
             ["--task", "{d}/good.jsonl", "--out", "{d}/o", "--num-ignore", "1,two"],
