@@ -162,7 +162,10 @@ def run_ours(engine: Engine, jobs) -> tuple[float, list[list[int]], int]:
 
 # ----- lockstep (the reference's rounds) ----------------------------------------------------------
 def _request(tag: str, i: int, s) -> GenerateRequest:
-    kw = {"stream": False} if "stream" in {f.name for f in fields(GenerateRequest)} else {}
+    names = {f.name for f in fields(GenerateRequest)}
+    kw = {"stream": False} if "stream" in names else {}
+    if "min_tokens" in names:  # the reference's min_tokens=1 after a forced Wait
+        kw["min_tokens"] = getattr(s, "min_tokens", 0)
     return GenerateRequest(
         f"{tag}-{i}-{s.number}", s.context_ids, s.max_tokens, s.sampling, s.stop_ids, **kw
     )
