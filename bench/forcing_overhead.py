@@ -122,27 +122,49 @@ def compare(engine, requests: int, segment: int, waits: int, repeats: int, log=p
             times[name].append(sec)
             log(f"rep {rep} {name:14s} {sec:7.2f} s  sampled tokens {tokens[name]}")
     med = {n: statistics.median(v) for n, v in times.items()}
+    # each repeat is one pair (same conditions, order alternated): the ratio per pair,
+    # its median and spread, resolve what the medians of separate series may not
+    pairs = {
+        n: [a / b for a, b in zip(v, times["uninterrupted"])]
+        for n, v in times.items()
+        if n != "uninterrupted"
+    }
     return {
         "requests": requests,
         "thinking_tokens": n_think,
         "waits": k,
         "repeats": repeats,
         "seconds": med,
+        "seconds_min": {n: min(v) for n, v in times.items()},
+        "seconds_max": {n: max(v) for n, v in times.items()},
         "all_seconds": times,
         "sampled_tokens": tokens,
         "ratio": {n: med[n] / med["uninterrupted"] for n in med},
+        "pair_ratios": pairs,
+        "pair_ratio_median": {n: statistics.median(v) for n, v in pairs.items()},
+        "pair_ratio_min": {n: min(v) for n, v in pairs.items()},
+        "pair_ratio_max": {n: max(v) for n, v in pairs.items()},
     }
 
 
 def table(r: dict) -> list[str]:
     lines = [
-        "| method | seconds (median) | sampled tokens | ratio to uninterrupted |",
+        "| method | seconds: median (min-max) | sampled tokens | ratio to uninterrupted: "
+        "median of pairs (min-max) |",
         "| --- | --- | --- | --- |",
     ]
     for name in ("uninterrupted", "forced", "lockstep"):
-        lines.append(
-            f"| {name} | {r['seconds'][name]:.2f} | {r['sampled_tokens'][name]} | {r['ratio'][name]:.3f}x |"
+        sec = (
+            f"{r['seconds'][name]:.2f} ({r['seconds_min'][name]:.2f}-{r['seconds_max'][name]:.2f})"
         )
+        if name == "uninterrupted":
+            ratio = "1"
+        else:
+            ratio = (
+                f"{r['pair_ratio_median'][name]:.3f}x ({r['pair_ratio_min'][name]:.3f}-"
+                f"{r['pair_ratio_max'][name]:.3f})"
+            )
+        lines.append(f"| {name} | {sec} | {r['sampled_tokens'][name]} | {ratio} |")
     return lines
 
 
@@ -154,7 +176,7 @@ def main() -> None:
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--hidden", type=int, default=768)
     ap.add_argument("--intermediate", type=int, default=2048)
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=8, help="pairs, order alternated")
     ap.add_argument("--out", default=str(Path(__file__).with_suffix(".md")))
     args = ap.parse_args()
 

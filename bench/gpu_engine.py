@@ -79,6 +79,17 @@ def ceilings() -> dict:
     }
 
 
+def driver_info() -> str:
+    """nvidia-smi's card name and driver version, one line per GPU."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("nvidia-smi"):
+        return "no nvidia-smi"
+    q = ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"]
+    return subprocess.run(q, capture_output=True, text=True).stdout.strip()
+
+
 def weight_bytes_per_token(model_dir: str) -> tuple[int, int]:
     """(all parameter bytes, bytes read per decoded token: all but the embedding table)."""
     from safetensors import safe_open
@@ -178,7 +189,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=32)
     ap.add_argument("--segment", type=int, default=192)
     ap.add_argument("--waits", type=int, default=7)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=8, help="overhead pairs, order alternated")
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--skip", default="", help="comma list: overhead,latency,decode,default")
     ap.add_argument("--shape", default="1.5b", choices=sorted(SHAPES))
@@ -198,7 +209,13 @@ def main() -> None:
     from s1_engine import Engine
     from s1_engine.testing import make_scripted_model
 
-    results["versions"] = {"torch": torch.__version__, "vllm": vllm.__version__}
+    results["versions"] = {
+        "torch": torch.__version__,
+        "vllm": vllm.__version__,
+        "transformers": __import__("transformers").__version__,
+        "gpu": driver_info(),
+    }
+    print(results["versions"], flush=True)
     results["ceilings"] = ceilings()
     print(results["ceilings"], flush=True)
     save()

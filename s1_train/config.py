@@ -69,8 +69,12 @@ class TrainConfig:
     batch_size: int = option(
         16, "Effective batch = per-device x accumulation x devices.", panel=PANEL_RECIPE, min=1
     )
-    per_device_batch_size: int = option(
-        1, "Sequences per device per step.", panel=PANEL_RECIPE, min=1
+    per_device_batch_size: int | None = option(
+        None,
+        "Sequences per device per micro-batch (default: 1; on a GPU with padding-free batches "
+        "up to 4, at most 32,768 tokens, within the effective batch).",
+        panel=PANEL_RECIPE,
+        min=1,
     )
     grad_accum: int | None = option(
         None,
@@ -83,6 +87,26 @@ class TrainConfig:
     )
     gradient_checkpointing: bool = option(
         False, "Recompute activations in the backward pass (less memory).", panel=PANEL_RECIPE
+    )
+    padding_free: bool | None = option(
+        None,
+        "Padding-free batches: a micro-batch's sequences in one row, attention kept within each "
+        "(default: on a GPU).",
+        panel=PANEL_RECIPE,
+    )
+    selective_checkpointing: bool | None = option(
+        None,
+        "With gradient checkpointing, keep each layer's attention output (default: on a GPU "
+        "with blocks up to 8,192 tokens).",
+        panel=PANEL_RECIPE,
+    )
+    attn_implementation: str | None = option(
+        None,
+        "Attention kernel (default: s1_varlen when padding-free, else sdpa).",
+        panel=PANEL_RECIPE,
+    )
+    liger: bool = option(
+        False, "Liger's Triton kernels (RMSNorm, SwiGLU, RoPE) where installed.", panel=PANEL_RECIPE
     )
     overlong: str = option(
         "drop",

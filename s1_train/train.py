@@ -158,11 +158,56 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def grad_accum_for(config: TrainConfig) -> int:
+def on_gpu() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+MICRO_BATCH_TOKENS = 32768  # padding-free micro-batches: at most 4 x 8,192-token blocks
+SELECTIVE_MAX_BLOCK = 8192  # selective checkpointing by default up to this block size
+
+
+def per_device_for(config: TrainConfig, padding_free: bool | None = None) -> int:
+    """Sequences per device per micro-batch: as set, else 1, or with padding-free batches
+    up to 4 (at most 32,768 tokens, never more than the effective batch allows)."""
+    if config.per_device_batch_size:
+        return int(config.per_device_batch_size)
+    if not (padding_free_for(config) if padding_free is None else padding_free):
+        return 1
+    share = config.batch_size // world_size()
+    return max(1, min(4, share, MICRO_BATCH_TOKENS // max(1, config.block_size)))
+
+
+def selective_for(config: TrainConfig) -> bool:
+    """Selective checkpointing: as set, else on a GPU with blocks up to 8,192 tokens."""
+    if not config.gradient_checkpointing:
+        return False
+    if config.selective_checkpointing is None:
+        return on_gpu() and config.block_size <= SELECTIVE_MAX_BLOCK
+    return bool(config.selective_checkpointing)
+
+
+def grad_accum_for(config: TrainConfig, per_device: int | None = None) -> int:
     if config.grad_accum:
         return int(config.grad_accum)
-    per_step = config.per_device_batch_size * world_size()
+    per_step = (per_device or per_device_for(config)) * world_size()
     return max(1, math.ceil(config.batch_size / per_step))
+
+
+def padding_free_for(config: TrainConfig) -> bool:
+    """Padding-free batches when asked for, or by default on a GPU (with --overlong drop);
+    never with --overlong truncate (TRL truncates only padded batches)."""
+    if config.padding_free is None:
+        return config.overlong == "drop" and on_gpu()
+    if not config.padding_free:
+        return False
+    if config.overlong == "truncate":
+        raise S1Error(
+            "padding-free training drops sequences over the block size",
+            "use --overlong drop with padding_free, or set padding_free: false",
+        )
+    return True
 
 
 def bf16_supported() -> bool:
@@ -214,10 +259,18 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
         f"{data.truncated_long} truncated, {data.unusable} unusable; longest {data.max_tokens} tokens"
     )
     bf16 = bf16_supported() if config.bf16 is None else bool(config.bf16)
-    accum = grad_accum_for(config)
+    padding_free = padding_free_for(config)
+    per_device = per_device_for(config, padding_free)
+    accum = grad_accum_for(config, per_device)
+    selective = selective_for(config)
+    attn = config.attn_implementation or ("s1_varlen" if padding_free else "sdpa")
+    if attn == "s1_varlen":
+        from .attention import register
+
+        register()
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            model_path, dtype=torch.bfloat16 if bf16 else torch.float32
+            model_path, dtype=torch.bfloat16 if bf16 else torch.float32, attn_implementation=attn
         )
     except (OSError, ValueError) as e:
         raise S1Error(
@@ -230,11 +283,17 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
         def on_log(self, args, state, control, logs=None, **kw):  # noqa: ANN001
             if logs and state.is_world_process_zero and "loss" in logs:
                 out.mkdir(parents=True, exist_ok=True)
-                rec = {"step": state.global_step, "epoch": state.epoch, **logs}
+                rec = {"step": state.global_step, "epoch": state.epoch, "time": time.time()}
+                if torch.cuda.is_available():  # this process's peak, GiB
+                    rec["max_memory_allocated_gib"] = torch.cuda.max_memory_allocated() / 2**30
+                    rec["max_memory_reserved_gib"] = torch.cuda.max_memory_reserved() / 2**30
+                rec.update(logs)
                 with loss_log.open("a") as f:
                     f.write(json.dumps(rec) + "\n")
 
     extra = dict(config.extra or {})
+    if selective and "gradient_checkpointing_kwargs" not in extra:
+        extra["gradient_checkpointing_kwargs"] = {"selective": True}
     args = SFTConfig(
         output_dir=str(out),
         learning_rate=config.learning_rate,
@@ -245,14 +304,18 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
         adam_beta1=config.adam_beta1,
         adam_beta2=config.adam_beta2,
         weight_decay=config.weight_decay,
-        per_device_train_batch_size=config.per_device_batch_size,
+        per_device_train_batch_size=per_device,
         gradient_accumulation_steps=accum,
         bf16=bf16,
         gradient_checkpointing=config.gradient_checkpointing,
-        max_length=config.block_size,
+        # padding-free: rows over the block size were dropped already (prepare), and TRL
+        # wants no max_length then
+        max_length=None if padding_free else config.block_size,
         truncation_mode="keep_start",
         completion_only_loss=True,
         packing=False,
+        padding_free=padding_free,
+        use_liger_kernel=config.liger,
         logging_steps=config.logging_steps,
         save_strategy="steps",
         save_steps=config.save_steps,
@@ -274,6 +337,8 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
         callbacks=[LossLog()],
     )
     info = {"model_path": model_path, "bf16": bf16, "accum": accum, "extra": extra, "out": out}
+    info |= {"padding_free": padding_free, "attn_implementation": attn, "liger": config.liger}
+    info |= {"per_device": per_device, "selective_checkpointing": bool(selective)}
     return trainer, data, info
 
 
@@ -290,7 +355,7 @@ def run(config: TrainConfig, log: Any = None) -> dict[str, Any]:
         say(f"resuming from {resume}")
     say(
         f"training {model_path} -> {out}: {len(data.dataset)} sequences, effective batch "
-        f"{config.per_device_batch_size} x {accum} x {world_size()} device(s), "
+        f"{info['per_device']} x {accum} x {world_size()} device(s), "
         f"lr {config.learning_rate}, {config.epochs:g} epoch(s), bf16={bf16}"
     )
     t0 = time.time()
@@ -310,7 +375,9 @@ def run(config: TrainConfig, log: Any = None) -> dict[str, Any]:
         "longest_tokens": data.max_tokens,
         "block_size": config.block_size,
         "global_steps": trainer.state.global_step,
-        "effective_batch": config.per_device_batch_size * accum * world_size(),
+        "effective_batch": info["per_device"] * accum * world_size(),
+        "per_device_batch": info["per_device"],
+        "selective_checkpointing": info["selective_checkpointing"],
         "first_loss": losses[0] if losses else None,
         "last_loss": losses[-1] if losses else None,
         "train_loss": result.training_loss,
@@ -318,6 +385,9 @@ def run(config: TrainConfig, log: Any = None) -> dict[str, Any]:
         "resumed_from": resume,
         "distributed_type": str(trainer.accelerator.distributed_type).split(".")[-1],
         "fsdp": bool(getattr(trainer, "is_fsdp_enabled", False)),
+        "padding_free": info["padding_free"],
+        "attn_implementation": info["attn_implementation"],
+        "liger": info["liger"],
         "world_size": world_size(),
         "config": {k: v for k, v in asdict(config).items() if k != "extra"} | {"extra": extra},
     }
