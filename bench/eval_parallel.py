@@ -114,13 +114,8 @@ def main() -> None:
 
     from s1_engine.settings import EngineOptions, PolicyOptions
     from s1_engine.testing import make_scripted_model
-
-    try:
-        from s1_eval.evaluate import EvalSpec, run_eval  # after the package split
-        from s1_eval.tasks import load_task
-    except ImportError:
-        from s1_eval.runner import EvalSpec, run_eval
-        from s1_eval.tasks import load_task
+    from s1_eval.runner import EvalSpec, run_eval
+    from s1_eval.tasks import load_task
 
     tmp = Path(tempfile.mkdtemp(prefix="s1-evalpar-"))
     shape = SMOKE if args.smoke else SHAPE_15B

@@ -28,11 +28,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
-from s1_engine.settings import EngineOptions
 from s1_engine.engine import DEFAULT_MODEL_DIR, DEFAULT_MODEL_EXAMPLE
 from s1_engine.errors import S1Error
 from s1_engine.events import Event, StreamItem, TokenDelta
 from s1_engine.policy import BudgetPolicy, parse_ignore_str
+from s1_engine.settings import EngineOptions
 
 from .history import HistoryStore
 from .screens import AskText, HelpScreen, HistoryScreen

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from s1_eval.runner import read_samples
 from s1_eval.metrics import majority, scaling_slopes, summarize, vote_sizes
+from s1_eval.runner import read_samples
 
 
 def rec(qid, policy, sample, correct, extracted, think, budget, k=0, mt=100):

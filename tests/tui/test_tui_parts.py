@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from s1_engine.settings import EngineOptions, PolicyOptions
 from s1_engine.errors import S1Error
 from s1_engine.events import Event, TokenDelta
+from s1_engine.settings import EngineOptions, PolicyOptions
 from s1_tui.history import HistoryStore, to_markdown
 from s1_tui.settings import TuiOptions, load_settings, parse_demo
 from s1_tui.trace import Trace, item_from_dict, item_to_dict, prettify_math
