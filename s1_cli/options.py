@@ -85,6 +85,9 @@ def command(
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         sig = inspect.signature(func, eval_str=True)
+        own_ctx = next(
+            (p.name for p in sig.parameters.values() if p.annotation is typer.Context), None
+        )
         plain: list[inspect.Parameter] = []
         groups: dict[str, type] = {}
         for p in sig.parameters.values():
@@ -117,7 +120,7 @@ def command(
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            ctx = kwargs.pop(CTX)
+            ctx = kwargs[own_ctx] if own_ctx else kwargs.pop(CTX)
             path = kwargs.pop(FILE, None) if config else None
             if path is None and config_default is not None:
                 path = config_default()
@@ -144,7 +147,7 @@ def command(
             return func(*args, **kwargs)
 
         context = inspect.Parameter(CTX, inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
-        params = plain + added + ([context] if CTX not in sig.parameters else [])
+        params = plain + added + ([] if own_ctx else [context])
         wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
         if callback:
             app.callback(invoke_without_command=True, **command_kwargs)(wrapper)
