@@ -45,31 +45,42 @@ def _register() -> None:
 _register()
 
 
+INTERRUPTED = "interrupted; rerun the same command to resume (results so far are kept)"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: S1Error becomes one line on stderr and exit code 2."""
+    """Entry point. Bad input is one line on stderr and exit code 2 (S1Error, usage errors);
+    Ctrl-C is one line and exit code 130; scripts can trust the exit code."""
     from s1_engine.errors import S1Error
 
     _quiet_libraries()
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except S1Error as e:
         print(f"error: {e.line()}", file=sys.stderr)
         if e.details:
             print(e.details, file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        code = 130
     except SystemExit as e:
-        return int(e.code or 0) if not isinstance(e.code, str) else 1
-    except Exception as e:  # the command-line parser's usage errors
-        show = getattr(e, "show", None)
-        code = getattr(e, "exit_code", None)
-        if callable(show) and isinstance(code, int):
-            show()
-            return code
-        raise
-    return 0
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except Exception as e:  # the command-line parser's usage errors: one line, exit 2
+        if not hasattr(e, "format_message") or not isinstance(getattr(e, "exit_code", None), int):
+            raise
+        print(f"error: {_usage_line(e)}", file=sys.stderr)
+        return 2
+    if code == 130:
+        print(INTERRUPTED, file=sys.stderr)
+    return code if isinstance(code, int) else 0
+
+
+def _usage_line(e: Exception) -> str:
+    message = " ".join(e.format_message().split())  # type: ignore[attr-defined]
+    ctx = getattr(e, "ctx", None)
+    where = ctx.command_path if ctx is not None else "s1"
+    where = "s1" + where[where.index(" ") :] if " " in where else "s1"
+    return f"{message} (see {where} --help)"
 
 
 if __name__ == "__main__":
