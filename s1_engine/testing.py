@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+MARKER = "s1_scripted_model.json"  # a folder holding this holds a scripted test model
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"]
 CYCLE = [" ua", " ub", " uc"]
 ANSWER = [" xa", " xb", " xc"]
@@ -194,4 +195,5 @@ def make_scripted_model(
             head[table.get(i, default), i] = 1.0
         model.lm_head.weight.copy_(head)
     model.to(getattr(torch, dtype)).save_pretrained(str(path))
+    (path / MARKER).write_text('{"s1": "scripted test model"}\n')
     return path

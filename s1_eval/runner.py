@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any
 
 from s1_engine.errors import S1Error
 from s1_engine.policy import BudgetPolicy
+from s1_engine.rundir import RunFolder, write_atomic
 
 from .grading import grade
 from .metrics import summarize
@@ -31,7 +31,6 @@ from .tasks import TaskItem, format_prompt
 SAMPLES = "samples.jsonl"
 SUMMARY = "summary.json"
 PLOT = "scaling.png"
-RUN = "run.json"
 
 
 @dataclass
@@ -94,31 +93,38 @@ def plan(spec: EvalSpec) -> list[Job]:
 def read_samples(path: Path, repair: bool = False) -> dict[str, dict]:
     """The records of a samples file by key (the first of a key wins).
 
-    A run killed mid-write can leave a last line without its newline: it is dropped,
-    and with `repair` cut from the file so the next append starts on a fresh line.
+    A run killed mid-write can leave a last line without its newline, and a damaged disk
+    a line that is not JSON: both are dropped, and with `repair` the file is rewritten
+    without them (atomically), so it stays readable by any JSON-lines reader and the
+    next append starts on a fresh line; the dropped requests run again.
     """
     records: dict[str, dict] = {}
     if not path.exists():
         return records
     data = path.read_bytes()
     end = data.rfind(b"\n") + 1
-    if repair and end < len(data):
-        with open(path, "r+b") as f:
-            f.truncate(end)
+    bad = end < len(data)
     for raw in data[:end].splitlines():
         if not raw.strip():
             continue
         try:
             rec = json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            bad = True
             continue
         if isinstance(rec, dict) and "key" in rec:
             records.setdefault(rec["key"], rec)
+        else:
+            bad = True
+    if repair and bad:
+        lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records.values())
+        write_atomic(path, lines)
     return records
 
 
 class SampleWriter:
-    """Appends one JSON line per result and flushes it at once."""
+    """Appends one JSON line per result, in one write, flushed at once (a kill leaves at
+    most a torn last line, which the next run's `read_samples` repairs)."""
 
     def __init__(self, path: Path) -> None:
         self._f = open(path, "a", encoding="utf-8")
@@ -148,6 +154,7 @@ def make_record(task: str, job: Job, prompt: str, result: Any, budget: int) -> d
         "budget": budget,
         "kind": job.item.kind,
         "prompt": prompt,
+        "question_sha": question_sha(job.item.question),
         "reference": job.item.answer,
         "thinking": result.thinking,
         "answer": result.answer,
@@ -186,59 +193,97 @@ class Progress:
         return 100.0 * self.correct / n if n else 0.0
 
 
-def check_run_file(out: Path, fingerprint: dict[str, Any]) -> None:
-    """Refuse to mix results of another model or task in one folder."""
-    path = out / RUN
-    if path.exists():
-        try:
-            old = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            old = {}
-        diff = [k for k in fingerprint if k in old and old[k] != fingerprint[k]]
-        if diff:
-            k = diff[0]
-            raise S1Error(
-                f"{out} holds results of another run ({k}: {old[k]!r}, now {fingerprint[k]!r})",
-                "use another --out folder, or the same settings to resume",
+def stale_records(done: dict[str, dict], jobs: list[Job]) -> list[str]:
+    """Keys whose saved record asked another question or had another reference (the task
+    file was edited in place): their results are not this task's."""
+    by_key = {j.key: j for j in jobs}
+    return [
+        k
+        for k, rec in done.items()
+        if k in by_key
+        and (
+            rec.get("reference") != by_key[k].item.answer
+            or rec.get("question_sha")
+            not in (
+                None,
+                question_sha(by_key[k].item.question),
             )
-    path.write_text(json.dumps(fingerprint, indent=2) + "\n")
+        )
+    ]
+
+
+def question_sha(question: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(question.encode("utf-8")).hexdigest()[:12]
+
+
+def _clear(out: Path) -> None:
+    for name in (SAMPLES, SUMMARY, PLOT):
+        (out / name).unlink(missing_ok=True)
+
+
+def run_identity(engine: Any, spec: EvalSpec) -> dict[str, Any]:
+    """What makes two runs' results one set: a folder holds results of one identity."""
+    base = spec.policies[0]
+    return {
+        "task": spec.task,
+        "model": str(getattr(engine, "model", "")),
+        "format": spec.format or getattr(getattr(engine, "format", None), "name", None),
+        "max_model_len": getattr(engine, "max_model_len", None),  # "auto" budgets depend on it
+        "temperature": base.thinking.temperature,
+        "top_p": base.thinking.top_p,
+        "seed": base.thinking.seed,
+        "answer_max_tokens": base.answer_max_tokens,
+        "instruction": spec.instruction,
+    }
 
 
 def run_eval(
     engine: Any,
     spec: EvalSpec,
-    out: str | Path,
+    out: str | Path | RunFolder,
     on_progress: Callable[[Progress], None] | None = None,
     on_result: Callable[[dict], None] | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Run what `samples.jsonl` in `out` does not hold yet, then write the summary and plot.
 
     `on_progress(state)` is called as results arrive (a front end draws its progress
-    bar from it); `on_result(record)` with each new record."""
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise S1Error(
-            f"cannot create the output folder {str(out)!r}: {e.strerror}", "check --out"
-        ) from None
-    base = spec.policies[0]
-    check_run_file(
-        out,
-        {
-            "task": spec.task,
-            "model": str(getattr(engine, "model", "")),
-            "format": spec.format or getattr(getattr(engine, "format", None), "name", None),
-            "temperature": base.thinking.temperature,
-            "top_p": base.thinking.top_p,
-            "seed": base.thinking.seed,
-            "answer_max_tokens": base.answer_max_tokens,
-            "instruction": spec.instruction,
-        },
+    bar from it); `on_result(record)` with each new record. The folder is locked for the
+    run and holds one run identity (another is refused unless `overwrite`)."""
+    if isinstance(out, RunFolder):  # claimed (locked) by the caller already
+        return _run_claimed(engine, spec, out, on_progress, on_result, overwrite)
+    with RunFolder(out, "eval") as folder:
+        return _run_claimed(engine, spec, folder, on_progress, on_result, overwrite)
+
+
+def _run_claimed(
+    engine: Any,
+    spec: EvalSpec,
+    folder: RunFolder,
+    on_progress: Callable[[Progress], None] | None,
+    on_result: Callable[[dict], None] | None,
+    overwrite: bool,
+) -> dict[str, Any]:
+    out = folder.path
+    folder.claim(
+        run_identity(engine, spec),
+        overwrite,
+        clear=_clear,
+        has_results=lambda p: (p / SAMPLES).exists(),
     )
     samples_path = out / SAMPLES
     done = read_samples(samples_path, repair=True)
     jobs = plan(spec)
+    stale = stale_records(done, jobs)
+    if stale:
+        qid = stale[0].split("|")[0]
+        raise S1Error(
+            f"{str(out)!r} holds results for another version of question {qid!r} "
+            f"({len(stale)} stale results: the task was edited since)",
+            "rerun with --overwrite to start over, or give another --out",
+        )
     pending = [j for j in jobs if j.key not in done]
     state = Progress(
         total=len(jobs), done=len(jobs) - len(pending), skipped=len(jobs) - len(pending)
@@ -276,9 +321,7 @@ def run_eval(
 def write_outputs(out: Path, summary: dict[str, Any]) -> None:
     from .plots import plot_scaling
 
-    tmp = out / (SUMMARY + ".tmp")
-    tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    os.replace(tmp, out / SUMMARY)
+    write_atomic(out / SUMMARY, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     plot_scaling(summary, out / PLOT, title=f"{summary.get('task', '')}: accuracy vs thinking")
 
 

@@ -21,6 +21,7 @@ class EvalOptions:
         "Results folder (samples.jsonl, summary.json, scaling.png); a rerun resumes it.",
         panel=PANEL_TASK,
         short="-o",
+        out_dir=True,
     )
     limit: int | None = option(
         None, "Only the first N questions.", panel=PANEL_TASK, min=1, example="--limit 10"
@@ -43,6 +44,12 @@ class EvalOptions:
         "Text after each question (default: the task's; boxed answer for math, a letter for "
         "multiple choice). '' for the bare question.",
         panel=PANEL_TASK,
+    )
+    overwrite: bool = option(
+        False,
+        "Replace the results in --out of another run (other task, model or settings).",
+        panel=PANEL_TASK,
+        negatable=False,
     )
     progress: bool | None = option(
         None, "Show the live progress bar (default: when stderr is a terminal).", panel=PANEL_TASK

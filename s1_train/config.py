@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from s1_engine.errors import S1Error
-from s1_engine.options import option
+from s1_engine.options import check, option
 
 SCHEDULERS = (
     "linear",
@@ -47,7 +47,7 @@ class TrainConfig:
         None, "Base model (default: the embedded tiny s1 model).", panel=PANEL_RUN, short="-m"
     )
     output_dir: str = option(
-        "runs/train", "Output folder.", panel=PANEL_RUN, flag="--output", short="-o"
+        "runs/train", "Output folder.", panel=PANEL_RUN, flag="--output", short="-o", out_dir=True
     )
     split: str = option("train", "Dataset split.", panel=PANEL_DATA)
     learning_rate: float = option(
@@ -131,9 +131,41 @@ class TrainConfig:
     system: str | None = option(None, "A system prompt for every example.", panel=PANEL_DATA)
     max_grad_norm: float = option(1.0, "Gradient clipping norm.", panel=PANEL_RECIPE, above=0)
     progress: bool = option(True, "Progress bar.", panel=PANEL_RUN)
+    overwrite: bool = option(
+        False,
+        "Replace the results in --output of another run (other data, model or settings).",
+        panel=PANEL_RUN,
+        negatable=False,
+    )
     extra: dict[str, Any] = option(
         help="Any other SFTConfig argument (recipe files only).", factory=dict, cli=False
     )
+
+    def __post_init__(self) -> None:
+        if self.max_steps == 0 or self.max_steps < -1:
+            raise S1Error(
+                f"--max-steps must be -1 (the epochs decide) or >= 1, got {self.max_steps}",
+                "e.g. --max-steps 100",
+            )
+
+    def validate(self) -> None:
+        """Checks that need TRL: every `extra` key is an SFTConfig argument."""
+        check(self)
+        if not self.extra:
+            return
+        if not isinstance(self.extra, dict):
+            raise S1Error("'extra' in the recipe must be a table", "write extra: {key: value}")
+        try:
+            from trl import SFTConfig
+        except ImportError:
+            return
+        known = {f.name for f in fields(SFTConfig)}
+        unknown = sorted(set(self.extra) - known)
+        if unknown:
+            raise S1Error(
+                f"unknown SFTConfig argument(s) under 'extra': {', '.join(unknown)}",
+                "see TRL's SFTConfig for the names (or move known settings out of 'extra')",
+            )
 
     def with_overrides(self, values: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(self)}

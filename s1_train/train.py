@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from s1_engine.errors import S1Error
+from s1_engine.rundir import RunFolder
 
+from . import outputs
 from .config import ALIASES, CONFIGS_DIR, RECIPES_DIR, TrainConfig, load_recipe, resolve_config
 from .formatting import Columns, to_prompt_completion
 
@@ -216,12 +218,8 @@ def bf16_supported() -> bool:
     return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
 
 
-def last_checkpoint(output_dir: str | Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
-
-    if not Path(output_dir).is_dir():
-        return None
-    return get_last_checkpoint(str(output_dir))
+def last_checkpoint(output_dir: str | Path, log: Any = None) -> str | None:
+    return outputs.last_whole_checkpoint(output_dir, log)
 
 
 def _is_main() -> bool:
@@ -343,16 +341,36 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
 
 
 def run(config: TrainConfig, log: Any = None) -> dict[str, Any]:
-    """Train; returns the report (also written to OUTPUT/s1_train_report.json)."""
+    """Train; returns the report (also written to OUTPUT/s1_train_report.json).
+
+    The output folder is locked for the run and holds one run identity: the same command
+    again resumes; other data or settings are refused unless `config.overwrite`."""
+    config.validate()  # before any model loads
+    if not _is_main():
+        return _run(config, log)
+    with RunFolder(config.output_dir, "train", flag="--output") as folder:
+        folder.claim(
+            outputs.identity(config),
+            config.overwrite,
+            clear=outputs.clear,
+            has_results=outputs.has_results,
+        )
+        return _run(config, log)
+
+
+def _run(config: TrainConfig, log: Any = None) -> dict[str, Any]:
     say = _say(log)
     trainer, data, info = build_trainer(config, log)
     model_path, bf16, accum, extra, out = (
         info[k] for k in ("model_path", "bf16", "accum", "extra", "out")
     )
     tokenizer = trainer.processing_class
-    resume = last_checkpoint(out) if config.resume else None
+    resume = last_checkpoint(out, say) if config.resume else None
     if resume:
         say(f"resuming from {resume}")
+        if _is_main():
+            step = int(Path(resume).name.split("-")[1])
+            outputs.trim_loss_log(out / "loss_log.jsonl", step)
     say(
         f"training {model_path} -> {out}: {len(data.dataset)} sequences, effective batch "
         f"{info['per_device']} x {accum} x {world_size()} device(s), "

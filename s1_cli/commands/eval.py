@@ -51,9 +51,10 @@ def eval_(
         raise S1Error("no task given", "pass --task NAME or a file (see s1 eval --list-tasks)")
     if not run.out:
         raise S1Error("no output folder given", "pass --out DIR")
-    out_dir = Path(run.out)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise S1Error(f"--out {run.out!r} is a file", "give a folder")
+    from s1_engine.engine import default_model
+    from s1_engine.rundir import RunFolder
+
+    folder = RunFolder(run.out, "eval")  # a file or a read-only folder fails here
     policies = policy.grid()  # parse the lists before any slow work
     items = load_task(
         run.task, run.question_col, run.answer_col, run.choices_col, run.limit, seed=policy.seed
@@ -71,12 +72,21 @@ def eval_(
         format=None if engine.format == "auto" else engine.format,
         instruction=run.instruction if run.instruction is not None else task_instruction(run.task),
     )
-    eng = start_engine(engine, "eval", seed=policy.seed, workload="batch")
-    try:
-        with EvalProgressBar(run.task, run.progress) as bar:
-            summary = run_eval(eng, spec, out_dir, on_progress=bar)
-    finally:
-        eng.close()
+    out_dir = folder.path
+    with folder:  # locked now: a second run into this folder is refused before its model loads
+        base = policies[0]
+        early = {"task": run.task, "model": str(engine.model or default_model())}
+        early |= {"temperature": base.thinking.temperature, "seed": base.thinking.seed}
+        early |= {"answer_max_tokens": base.answer_max_tokens, "instruction": spec.instruction}
+        if engine.max_model_len:
+            early["max_model_len"] = engine.max_model_len
+        folder.check(early, run.overwrite)
+        eng = start_engine(engine, "eval", seed=policy.seed, workload="batch")
+        try:
+            with EvalProgressBar(run.task, run.progress) as bar:
+                summary = run_eval(eng, spec, folder, on_progress=bar, overwrite=run.overwrite)
+        finally:
+            eng.close()
     print_summary(summary, out_dir)
     if summary.get("failed"):
         raise S1Error(

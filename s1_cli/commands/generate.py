@@ -33,11 +33,24 @@ def generate(
 
 def tiny_model(
     path: Annotated[str, typer.Argument(help="Folder to write the model to.")],
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace what the folder holds.")
+    ] = False,
 ) -> None:
     """Write the scripted tiny test model (no download): for tests, examples and demos."""
-    from s1_engine.testing import make_scripted_model
+    from pathlib import Path
 
-    print(make_scripted_model(path))
+    from s1_engine.rundir import check_out_dir
+    from s1_engine.testing import MARKER, make_scripted_model
+
+    folder = check_out_dir(path, "PATH")
+    holds = folder.is_dir() and any(folder.iterdir())
+    if holds and not overwrite and not (folder / MARKER).exists():
+        raise S1Error(
+            f"{path!r} already holds files (a model?) that are not the scripted test model",
+            "give an empty or new folder, or add --overwrite",
+        )
+    print(make_scripted_model(Path(path)))
 
 
 def register(app: typer.Typer) -> None:
