@@ -55,6 +55,14 @@ def _log_tail(log: EngineLog) -> str:
     return f"last lines of {log.path}:\n" + "\n".join("  " + line for line in lines)
 
 
+async def _end_requests() -> None:
+    me = asyncio.current_task()
+    tasks = [t for t in asyncio.all_tasks() if t is not me]
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class _LoopThread:
     """An asyncio loop running forever in a daemon thread."""
 
@@ -118,7 +126,13 @@ class Engine:
         if os.path.sep in self.model and not os.path.exists(self.model):
             raise S1Error(f"no model folder at {self.model!r}", "check the path given to --model")
         self.log = log
-        self.backend_name = resolve_backend_name(backend, workload)
+        self.backend_name = resolve_backend_name(backend, workload, bool(engine_args))
+        if self.backend_name == "hf" and engine_args:
+            names = ", ".join(sorted(engine_args))
+            raise S1Error(
+                f"vLLM engine settings ({names}) do nothing on the transformers backend",
+                "add --backend vllm, or leave them out",
+            )
         if log is not None:
             log.route_library_logs()
         self._closed = True
@@ -262,10 +276,14 @@ class Engine:
 
     # ----- lifetime ---------------------------------------------------------------------
     def close(self) -> None:
+        """End every running request (its result says so), stop the backend and the loop.
+
+        Safe after Ctrl-C: no request is left pending, so nothing is torn down mid-task."""
         if self._closed:
             return
         self._closed = True
         try:
+            self._loop.run(_end_requests(), timeout=30)
             self._loop.run(self.backend.shutdown(), timeout=30)
         finally:
             self._loop.stop()

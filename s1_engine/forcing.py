@@ -391,7 +391,10 @@ class BudgetForcer:
     def set_budget(self, budget: int | str) -> None:
         """Change the thinking budget while the request runs (ends thinking if it is
         already used up)."""
-        self.policy = self.policy.with_(max_thinking_tokens=budget)
+        floor = self.policy.min_thinking_tokens
+        if isinstance(budget, int):
+            floor = min(floor, budget)  # a budget below the minimum lowers the minimum
+        self.policy = self.policy.with_(max_thinking_tokens=budget, min_thinking_tokens=floor)
         self.budget = self._effective_budget(budget)
         self._event(ev.BUDGET_CHANGED, "user", str(budget))
         if self.phase == "think" and self.thinking_tokens >= self.budget:

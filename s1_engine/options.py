@@ -37,6 +37,7 @@ class OptionInfo:
     choices: tuple[str, ...] = ()
     cli: bool = True  # False: config files only
     negatable: bool = True  # bools: also --no-<flag>
+    out_dir: bool = False  # a folder this run writes: must be creatable and writable
     example: str = ""  # for messages: "e.g. --max-thinking 1024"
 
 
@@ -81,6 +82,13 @@ def check(obj: Any) -> None:
         if value is None or isinstance(value, bool):
             continue
         flag = flag_of(f, info)
+        if info.out_dir and isinstance(value, str | Path):
+            if not str(value).strip():
+                raise S1Error(f"{flag} is empty", f"give a folder for {flag}")
+            from .rundir import check_out_dir
+
+            check_out_dir(value, flag)
+            continue
         example = f" ({info.example})" if info.example else ""
         if info.choices and isinstance(value, str) and value not in info.choices:
             raise S1Error(

@@ -280,6 +280,8 @@ class Session:
                 reader.cancel()
                 await asyncio.gather(reader, return_exceptions=True)
                 reader = None
+        except asyncio.CancelledError:  # the engine is closing: end the request cleanly
+            error = RuntimeError("the engine was closed")
         except Exception as e:  # the engine died, or a bug: end the request, keep the app alive
             error = e
         finally:
@@ -291,7 +293,8 @@ class Session:
         self._flush()
         result = self._build_result()
         self._publish(_END)
-        self._future.set_result(result)
+        if not self._future.done():
+            self._future.set_result(result)
         return result
 
     def _build_result(self) -> Result:

@@ -25,6 +25,37 @@ ID_COLS = ("id", "unique_id", "uid", "question_id", "problem_id", "idx", "ID")
 
 
 # ----- local files ------------------------------------------------------------------------------
+def check_json_lines(path: Path) -> None:
+    """One clear line for an empty JSON-lines file or a broken line (its number), before
+    `datasets` reads it (its own errors name neither)."""
+    import json
+
+    empty = True
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            if not raw.strip():
+                continue
+            empty = False
+            try:
+                row = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                msg = getattr(e, "msg", None) or str(e)
+                raise S1Error(
+                    f"cannot read line {n} of {path.name}: not valid JSON ({msg})",
+                    "fix or remove that line",
+                ) from None
+            if not isinstance(row, dict):
+                raise S1Error(
+                    f"cannot read line {n} of {path.name}: not a JSON object",
+                    'write one object a line, e.g. {"question": ..., "answer": ...}',
+                )
+    if empty:
+        raise S1Error(
+            f"{path.name} is empty",
+            'add one JSON object a line, e.g. {"question": ..., "answer": ...}',
+        )
+
+
 def load_file(
     path: Path,
     question_col: str | None,
@@ -40,6 +71,10 @@ def load_file(
             f"cannot read {str(path)!r}: unknown file type {path.suffix!r}",
             "use .jsonl, .json, .parquet or .csv",
         )
+    if path.suffix.lower() == ".jsonl":
+        check_json_lines(path)
+    elif path.stat().st_size == 0:
+        raise S1Error(f"{path.name} is empty", "give a file with rows of questions and answers")
     try:
         import datasets
 

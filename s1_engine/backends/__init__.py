@@ -13,7 +13,8 @@ Workload = Literal["live", "batch"]
 AUTO_HELP = (
     "auto = vLLM on a GPU; on a CPU-only machine, transformers for live work (generate, "
     "tui: one request at a time, answers in seconds where vLLM takes ~30 s to start) and "
-    "vLLM for batch work (eval, curate: thousands of requests batched)"
+    "vLLM for batch work (eval, curate: thousands of requests batched) and whenever vLLM "
+    "engine arguments are given"
 )
 
 
@@ -30,15 +31,16 @@ def _has_gpu() -> bool:
         return False
 
 
-def resolve_backend_name(name: str, workload: Workload = "live") -> str:
-    """Which backend `name` means here (see AUTO_HELP for 'auto')."""
+def resolve_backend_name(name: str, workload: Workload = "live", vllm_args: bool = False) -> str:
+    """Which backend `name` means here (see AUTO_HELP for 'auto'; vLLM engine arguments
+    given under 'auto' ask for vLLM)."""
     if name not in BACKENDS:
         raise S1Error(f"unknown backend {name!r}", "use --backend auto, vllm or hf")
     if name != "auto":
         return name
     if not _vllm_installed():
         return "hf"
-    if _has_gpu() or workload == "batch":
+    if _has_gpu() or workload == "batch" or vllm_args:
         return "vllm"
     return "hf"
 

@@ -28,6 +28,17 @@ CPU_DEFAULTS: dict[str, Any] = {
 }
 
 
+def _first_lines(e: BaseException) -> str:
+    """The first line of an error; for a settings validation error ("1 validation error
+    for SchedulerConfig"), also the field and the message that follow it."""
+    lines = [x.strip() for x in str(e).strip().splitlines() if x.strip()]
+    if not lines:
+        return type(e).__name__
+    if "validation error" in lines[0] and len(lines) >= 3:
+        return f"{lines[0]}: {lines[1]}: {lines[2].split(' [type=')[0]}"
+    return lines[0]
+
+
 def vllm_available() -> bool:
     try:
         import vllm  # noqa: F401
@@ -92,8 +103,8 @@ class VLLMBackend:
             ) from None
         try:
             self.engine = AsyncLLM.from_engine_args(args)
-        except Exception as e:  # vLLM raises many kinds; show the first line
-            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        except Exception as e:  # vLLM raises many kinds; show what names the problem
+            msg = _first_lines(e)
             raise S1Error(
                 f"vLLM could not start for {self.model_path!r}: {msg}",
                 "check --model and the engine arguments (or try --backend hf)",
