@@ -145,17 +145,17 @@ async def test_stop(hf_engine):
 
 
 async def test_key_press_acted_on_within_100ms_during_a_fast_stream():
-    """A synthetic 2,500 tokens/s stream: key presses reach the session in < 100 ms.
+    """A fake 2,500 tokens/s stream: key presses reach the session in < 100 ms.
 
     Keys are posted the way the terminal driver posts them; the time is taken from
     just before posting to the moment the session receives the control call.
     """
     from textual import events
 
-    from s1_tui.synthetic import SyntheticSession
+    from s1_tui.fakes import FakeSession
 
-    app = make_app(None, load=False)  # no engine: the synthetic session steers itself
-    src = SyntheticSession(tokens=100_000, rate=2500)
+    app = make_app(None, load=False)  # no engine: the fake session steers itself
+    src = FakeSession(tokens=100_000, rate=2500)
     lat = []
     async with app.run_test(size=SIZE) as pilot:
         app.show_source(src, "fast", session=src)
@@ -352,10 +352,10 @@ async def test_ignore_string_key(hf_engine):
 
 
 async def test_view_follows_the_stream_until_scrolled_up_and_f_follows_again():
-    from s1_tui.synthetic import SyntheticSession
+    from s1_tui.fakes import FakeSession
 
     app = make_app(None, load=False)
-    src = SyntheticSession(tokens=100_000, rate=2500)
+    src = FakeSession(tokens=100_000, rate=2500)
     async with app.run_test(size=SIZE) as pilot:
         app.show_source(src, "fast", session=src)
         pane = None
