@@ -47,10 +47,10 @@ async def bench(tokens: int, rate: float, size: tuple[int, int], press_every: fl
     samples: list[tuple[float, int, int, int, int]] = []  # t, produced, consumed, chars, rendered
     lat: list[float] = []
     async with app.run_test(size=size) as pilot:
-        app.show_source(src, "benchmark", session=src)
-        while not app.runs:
+        app.main.show_source(src, "benchmark", session=src)
+        while not app.main.runs:
             await asyncio.sleep(0.01)
-        run = app.runs[0]
+        run = app.main.runs[0]
         pane = run.view.thinking
         t0 = time.perf_counter()
         next_press = t0 + press_every

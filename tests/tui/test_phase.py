@@ -1,13 +1,18 @@
-"""Which keys apply when: the phase of the runs (pure)."""
+"""Which keys apply when: the phase of the runs (pure), and the footer following it."""
 
 from __future__ import annotations
 
+import gc
+
 import pytest
+from textual.widgets._footer import FooterKey
 
 from s1_engine.events import Event, TokenDelta
 from s1_tui.fakes import FakeSession
 from s1_tui.phase import Phase, key_state, phase_of
 from s1_tui.run import ReplaySource, Run
+
+from .conftest import SIZE, finished, make_app, until
 
 STEERING = ["wait_now", "wait_next", "end_thinking", "inject", "stop", "budget_up", "budget_down"]
 
@@ -62,3 +67,40 @@ def test_keys_that_apply_in_each_phase(phase, enabled):
         assert key_state(action, phase) is (True if action in enabled else None), action
     for always in ("new_question", "history", "set_ignore", "help", "quit", "load_model"):
         assert key_state(always, phase) is True
+
+
+def footer_enabled(app, action: str) -> bool:
+    keys = [k for k in app.main.query(FooterKey) if k.action == action]
+    return bool(keys) and not keys[0].has_class("-disabled")
+
+
+async def test_the_footer_follows_the_phase_by_itself():
+    """The phase reactive refreshes the footer (bindings=True): no hand-made refresh."""
+    app = make_app(None, load=False)
+    async with app.run_test(size=SIZE) as pilot:
+        main = app.main
+        main.views[0].thinking.focus()  # out of the prompt box: letter keys are in the footer
+        await pilot.pause()
+        assert footer_enabled(app, "new_question")
+        assert not footer_enabled(app, "end_thinking") and not footer_enabled(app, "wait_now")
+        src = FakeSession(tokens=100_000, rate=500)
+        main.show_source(src, "q", session=src)
+        await until(pilot, lambda: main.phase is Phase.THINKING, 5, "thinking")
+        await until(pilot, lambda: footer_enabled(app, "end_thinking"), 5, "End in the footer")
+        assert footer_enabled(app, "wait_now") and footer_enabled(app, "stop")
+        await pilot.press("e")
+        await finished(pilot, 20)
+        assert main.phase is Phase.DONE
+        await until(pilot, lambda: not footer_enabled(app, "stop"), 5, "Stop greyed out")
+        assert not footer_enabled(app, "end_thinking") and not footer_enabled(app, "wait_now")
+
+
+async def test_full_collections_come_back_when_the_app_closes_mid_stream():
+    normal = gc.get_threshold()
+    app = make_app(None, load=False)
+    async with app.run_test(size=SIZE) as pilot:
+        src = FakeSession(tokens=100_000, rate=500)
+        app.main.show_source(src, "q", session=src)
+        await until(pilot, lambda: src.produced > 50, 10, "the stream")
+        assert gc.get_threshold()[2] == 1_000_000  # no full collections while it streams
+    assert gc.get_threshold() == normal
