@@ -10,6 +10,7 @@ methods are what the main screen's key actions call; each calls the run's sessio
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -51,6 +52,9 @@ class RunView(Vertical):
         self._line_text = ""
         self.clock = clock
         self.run: Run | None = None  # the run shown; None before the first, or while starting
+        # take() and its writes as one step: a flush that awaits a pane must not let the
+        # final update (or a clear) write in between, or the text lands out of order
+        self._writing = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
         label = Static(self._label_text, classes="label")
@@ -68,9 +72,10 @@ class RunView(Vertical):
     # ----- what it shows ------------------------------------------------------------
     async def clear(self) -> None:
         """Empty panes, no run (a run let go streams on unseen until it ends)."""
-        self.run = None
-        await self.thinking.set_text("")
-        await self.answer.set_text("")
+        async with self._writing:
+            self.run = None
+            await self.thinking.set_text("")
+            await self.answer.set_text("")
 
     def show(self, run: Run, follow: bool = True) -> None:
         """Show `run` from its first item on: its stream is read in this view's worker."""
@@ -117,34 +122,36 @@ class RunView(Vertical):
 
     async def flush(self) -> None:
         """Move the run's new text into the panes (the app's flush timer calls this)."""
-        run = self.run
-        if run is None:
-            return
-        think, answer, reset = run.trace.take()
-        if reset:
-            await self.answer.set_text("")
-        if think:
-            await self.thinking.write(think)
-        if answer:
-            await self.answer.write(answer)
-        self._update_line(run)
+        async with self._writing:
+            run = self.run
+            if run is None:
+                return
+            think, answer, reset = run.trace.take()
+            if reset:
+                await self.answer.set_text("")
+            if think:
+                await self.thinking.write(think)
+            if answer:
+                await self.answer.write(answer)
+            self._update_line(run)
 
     async def show_final(self, run: Run) -> None:
         """The last text, then one full update where it changes the view (math), as a
         stream end deserves."""
-        think, answer, reset = run.trace.take()
-        if reset:
-            await self.answer.set_text("")
-        await self.thinking.write(think)
-        await self.answer.write(answer)
-        for pane, text in (
-            (self.thinking, run.trace.thinking),
-            (self.answer, run.trace.answer),
-        ):
-            pretty = prettify_math(text)
-            if pretty != text:
-                await pane.set_text(pretty)
-        self._update_line(run)
+        async with self._writing:
+            think, answer, reset = run.trace.take()
+            if reset:
+                await self.answer.set_text("")
+            await self.thinking.write(think)
+            await self.answer.write(answer)
+            for pane, text in (
+                (self.thinking, run.trace.thinking),
+                (self.answer, run.trace.answer),
+            ):
+                pretty = prettify_math(text)
+                if pretty != text:
+                    await pane.set_text(pretty)
+            self._update_line(run)
 
     def _update_line(self, run: Run) -> None:
         if self._show_line:

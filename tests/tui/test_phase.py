@@ -12,7 +12,7 @@ from s1_tui.fakes import FakeSession
 from s1_tui.phase import Phase, key_state, phase_of
 from s1_tui.run import ReplaySource, Run
 
-from .conftest import SIZE, finished, make_app, until
+from .conftest import SIZE, ask, finished, kinds, make_app, until
 
 STEERING = ["wait_now", "wait_next", "end_thinking", "inject", "stop", "budget_up", "budget_down"]
 
@@ -104,3 +104,34 @@ async def test_full_collections_come_back_when_the_app_closes_mid_stream():
         await until(pilot, lambda: src.produced > 50, 10, "the stream")
         assert gc.get_threshold()[2] == 1_000_000  # no full collections while it streams
     assert gc.get_threshold() == normal
+
+
+async def test_w_after_the_answer_reopens_thinking_and_the_view_reads_on(hf_engine, private_dirs):
+    """The s1 demo in the console: the model answered; w makes it think on, in place."""
+    app = make_app(hf_engine, format="s1")
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot)
+        await finished(pilot)
+        main = app.main
+        run = main.runs[0]
+        assert run.trace.thinking_tokens == 10 and run.view.answer.text.strip() == "xa xb xc"
+        assert main.phase is Phase.ANSWERED
+        assert main.check_action("wait_now", ()) is True
+        assert main.check_action("end_thinking", ()) is None
+        await pilot.press("w")
+        await finished(pilot)
+        assert main.runs == [run]  # the same run, gone on
+        ev = kinds(run)
+        assert ev[ev.index(("finish", "model")) + 1 :] == [
+            ("think_start", "user"),
+            ("wait", "user"),
+            ("end_thinking", "model"),
+            ("finish", "model"),
+        ]
+        text = run.view.thinking.text
+        assert text.count("t000") == 1  # shown once: the view read on from where it was
+        assert "⟪thinking reopened · user⟫" in text and "`⟪Wait · user⟫`  w000" in text
+        assert run.view.answer.text.strip() == "xa xb xc"  # the first answer was dropped
+        assert run.trace.thinking_tokens == 16 and "Wait 1 (user 1)" in main.status_text
+    records = (private_dirs / "history.jsonl").read_text().splitlines()
+    assert len(records) == 2  # the answer, then the answer after thinking on
