@@ -219,6 +219,7 @@ class RunView(Vertical):
         facts = machine_facts(session)
         if not isinstance(facts.budget, int):
             return
-        new = max(run.trace.thinking_tokens, facts.budget + delta)
+        used = max(run.trace.thinking_tokens, facts.thinking_tokens or 0)
+        new = max(used, facts.budget + delta)
         session.set_budget(new)
         run.trace.budget = new
