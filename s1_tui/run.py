@@ -35,7 +35,9 @@ class ItemSource(Protocol):
 
 
 class Steerable(ItemSource, Protocol):
-    """What the keys call: `s1_engine.Session`'s public control methods."""
+    """What the keys call: `s1_engine.session.Session`'s public control methods (each
+    queued to the engine loop and applied to its `BudgetForcer` at the next token), or
+    `fakes.FakeSession`'s."""
 
     def force_wait(self, text: str | None = None, now: bool = True) -> None: ...
     def end_thinking(self) -> None: ...
