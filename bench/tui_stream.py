@@ -3,7 +3,7 @@
     python bench/tui_stream.py --rate 5000 --tokens 30000
 
 The app runs headless (Textual's test harness, a real compositor and real widgets),
-fed by `s1_tui.synthetic.SyntheticSession` at a fixed token rate through the same
+fed by `s1_tui.fakes.FakeSession` at a fixed token rate through the same
 path as an engine session (`stream()` -> Trace -> timer flush -> MarkdownStream).
 Every 100 ms it samples how many tokens were produced, consumed (in the Trace) and
 rendered (in the pane's Markdown widgets); every 0.5 s it presses "w" the way the
@@ -40,17 +40,17 @@ async def bench(tokens: int, rate: float, size: tuple[int, int], press_every: fl
     from textual import events
 
     from s1_tui.app import S1App
-    from s1_tui.synthetic import SyntheticSession
+    from s1_tui.fakes import FakeSession
 
     app = S1App(load=False)
-    src = SyntheticSession(tokens=tokens, rate=rate)
+    src = FakeSession(tokens=tokens, rate=rate)
     samples: list[tuple[float, int, int, int, int]] = []  # t, produced, consumed, chars, rendered
     lat: list[float] = []
     async with app.run_test(size=size) as pilot:
-        app.show_source(src, "benchmark", session=src)
-        while not app.runs:
+        app.main.show_source(src, "benchmark", session=src)
+        while not app.main.runs:
             await asyncio.sleep(0.01)
-        run = app.runs[0]
+        run = app.main.runs[0]
         pane = run.view.thinking
         t0 = time.perf_counter()
         next_press = t0 + press_every

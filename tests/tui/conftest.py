@@ -65,12 +65,13 @@ async def ask(pilot, question: str = Q) -> None:
     app.query_one("#prompt").focus()
     await pilot.press(*question)
     await pilot.press("enter")
-    await until(pilot, lambda: app.runs and app.runs[0].session is not None, 10, "the run")
+    main = app.main
+    await until(pilot, lambda: main.runs and main.runs[0].session is not None, 10, "the run")
 
 
 async def finished(pilot, timeout: float = 60.0) -> None:
-    app = pilot.app
-    await until(pilot, lambda: app.runs and all(r.finished for r in app.runs), timeout, "finish")
+    main = pilot.app.main
+    await until(pilot, lambda: main.runs and all(r.finished for r in main.runs), timeout, "finish")
     await pilot.pause(0.1)
     await asyncio.sleep(0)
 

@@ -11,8 +11,9 @@ from s1_engine.events import Event, TokenDelta
 from s1_engine.settings import EngineOptions, PolicyOptions
 from s1_tui.history import HistoryStore, to_markdown
 from s1_tui.settings import TuiOptions, load_settings, parse_demo
+from s1_tui.status import bar
 from s1_tui.trace import Trace, item_from_dict, item_to_dict, prettify_math
-from s1_tui.widgets import bar, split_chunks
+from s1_tui.widgets.stream_pane import split_chunks
 
 
 def td(segment, text, forced=False, tt=0, at=0):

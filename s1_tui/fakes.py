@@ -1,8 +1,10 @@
-"""A synthetic session: thinking tokens at a set rate, steerable like a real `Session`.
+"""Fakes for tests and benchmarks: a session that streams made-up thinking at a set rate.
 
-For the streaming benchmark (bench/tui_stream.py) and the responsiveness test: it
-measures the console, not a model. Control calls are recorded with their time and
-applied at the next token, like the engine does.
+`FakeSession` is steerable like a real `s1_engine.Session` (the `Steerable` protocol)
+and has a `machine` with a budget, but no model behind it and no `result`: it is for
+the streaming benchmark (bench/tui_stream.py) and the responsiveness tests, which
+measure the console, not a model. Control calls are recorded with their time and
+applied at the next token, as the engine does.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from s1_engine.events import Event, StreamItem, TokenDelta
 WORDS = [" the", " sum", " of", " x^2", " and", " 2", " is", " **even**,", " so", " we", " get"]
 
 
-class SyntheticSession:
+class FakeSession:
     def __init__(
         self,
         tokens: int = 20000,
@@ -60,10 +62,12 @@ class SyntheticSession:
         self._post("ignore", str(s))
 
     @property
-    def machine(self) -> SyntheticSession:
+    def machine(self) -> FakeSession:
         return self
 
-    async def stream(self) -> AsyncIterator[StreamItem]:
+    async def stream(self, skip: int = 0) -> AsyncIterator[StreamItem]:
+        """One pass of made-up thinking and an answer (`skip` is accepted, not used: a
+        fake run cannot be reopened)."""
         self.started = start = time.perf_counter()
         n = forced = 0
         yield Event("think_start", "model", 0)

@@ -1,4 +1,4 @@
-"""The panes: streaming Markdown that stays cheap on long traces, one column per run."""
+"""A pane of streaming Markdown that stays cheap on long traces (thinking, answer)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import asyncio
 import re
 
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Markdown, Static
+from textual.containers import VerticalScroll
+from textual.widgets import Markdown
 from textual.widgets.markdown import MarkdownStream
 
 CHUNK_CHARS = 3000  # a pane starts a new Markdown block after this many characters
@@ -170,45 +170,3 @@ def split_chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:
     if cur:
         out.append("".join(cur))
     return out
-
-
-def bar(used: int, budget: int | str | None, width: int = 16) -> str:
-    if not isinstance(budget, int) or budget <= 0:
-        return f"{used}/{budget or 'auto'}"
-    filled = min(width, round(width * used / budget))
-    return f"▕{'█' * filled}{'░' * (width - filled)}▏ {used}/{budget}"
-
-
-class RunView(Vertical):
-    """One run: its label, the thinking pane, the answer pane, a line of figures."""
-
-    DEFAULT_CSS = """
-    RunView { width: 1fr; height: 1fr; }
-    RunView > .label { height: 1; text-style: bold; color: $accent; padding: 0 1; }
-    RunView > .line { height: 1; padding: 0 1; color: $text-muted; }
-    RunView > #thinking { height: 2fr; }
-    RunView > #answer { height: 1fr; }
-    """
-
-    def __init__(self, index: int, label: str = "", show_line: bool = False) -> None:
-        super().__init__(id=f"run{index}", classes="run")
-        self.index = index
-        self._label_text = label
-        self._show_line = show_line
-
-    def compose(self) -> ComposeResult:
-        label = Static(self._label_text, classes="label")
-        label.display = bool(self._label_text)
-        yield label
-        # kept as attributes: the flush timer may still tick while the app shuts down
-        self.thinking = StreamPane("thinking", id="thinking")
-        self.answer = StreamPane("answer", id="answer")
-        self.line = Static("", classes="line")
-        self.line.display = self._show_line
-        yield self.thinking
-        yield self.answer
-        yield self.line
-
-    async def clear(self) -> None:
-        await self.thinking.set_text("")
-        await self.answer.set_text("")

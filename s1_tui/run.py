@@ -1,0 +1,207 @@
+"""One request on screen: where its items come from, how far it got, what it records.
+
+A `Run` is plain data (no Textual): the `RunView` that shows it consumes its source and
+keeps it up to date. Sessions are reached through two small protocols, `ItemSource`
+(anything with `stream(skip)`: a replay, a fake) and `Steerable` (the public control
+surface of `s1_engine.Session`), and a session's budget-forcing machine only through
+`machine_facts`, so a session without one (a remote session) works as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from s1_engine import events as ev
+from s1_engine.events import Event, Result, StreamItem
+from s1_engine.policy import BudgetPolicy
+
+from .status import RunFigures
+from .trace import Trace, item_from_dict
+
+if TYPE_CHECKING:
+    from s1_eval.grading import Grade
+
+    from .widgets.run_view import RunView
+
+
+class ItemSource(Protocol):
+    """Anything whose items a run view can show: a session, a replay, a fake."""
+
+    def stream(self, skip: int = 0) -> AsyncIterator[StreamItem]: ...
+
+
+class Steerable(ItemSource, Protocol):
+    """What the keys call: `s1_engine.session.Session`'s public control methods (each
+    queued to the engine loop and applied to its `BudgetForcer` at the next token), or
+    `fakes.FakeSession`'s."""
+
+    def force_wait(self, text: str | None = None, now: bool = True) -> None: ...
+    def end_thinking(self) -> None: ...
+    def inject(self, text: str) -> None: ...
+    def stop(self) -> None: ...
+    def set_budget(self, budget: int | str) -> None: ...
+    def set_ignore_str(self, ignore_str: str | tuple[str, ...]) -> None: ...
+
+
+@dataclass(frozen=True)
+class MachineFacts:
+    """What the console reads of a session's budget-forcing machine (None: not known)."""
+
+    budget: int | str | None = None
+    thinking_tokens: int | None = None
+    context_used: int | None = None  # prompt + output tokens
+    context_len: int | None = None
+    can_reopen: bool = False  # a Wait after the answer would think on
+
+
+def machine_facts(session: object | None) -> MachineFacts:
+    """The one place the console looks at `session.machine`; a session without a
+    machine (a remote one, a replay) gives all-unknown facts."""
+    m = getattr(session, "machine", None)
+    if m is None:
+        return MachineFacts()
+    prompt, out = getattr(m, "prompt", None), getattr(m, "out", None)
+    reopen = getattr(m, "can_reopen", None)
+    return MachineFacts(
+        budget=getattr(m, "budget", None),
+        thinking_tokens=getattr(m, "thinking_tokens", None),
+        context_used=len(prompt) + len(out) if prompt is not None and out is not None else None,
+        context_len=getattr(m, "context_len", None),
+        can_reopen=bool(reopen()) if callable(reopen) else False,
+    )
+
+
+class ReplaySource:
+    """A recorded run fed back at `speed` x its original pace (inf: at once)."""
+
+    def __init__(self, items: list[dict[str, Any]], speed: float = 4.0) -> None:
+        self.items = items
+        self.speed = speed
+
+    async def stream(self, skip: int = 0) -> AsyncIterator[StreamItem]:
+        start = time.perf_counter()
+        for n, d in enumerate(self.items[skip:]):
+            if self.speed != float("inf"):
+                due = d.get("t", 0.0) / self.speed
+                wait = due - (time.perf_counter() - start)
+                if wait > 0.004:
+                    await asyncio.sleep(wait)
+            elif n % 256 == 255:
+                await asyncio.sleep(0)
+            yield item_from_dict(d)
+
+
+@dataclass(eq=False)
+class Run:
+    """One request in one column: its source, its trace, its timings, its record."""
+
+    prompt: str
+    source: ItemSource
+    session: Steerable | None = None  # None: a replay, which no key steers
+    label: str = ""
+    policy: BudgetPolicy | None = None
+    group: int = 0  # the question it answers (a demo's columns share one)
+    trace: Trace = field(default_factory=Trace)
+    log: list[dict[str, Any]] = field(default_factory=list)  # its items, for the history
+    started: float | None = None
+    first_token: float | None = None
+    last_token: float | None = None
+    ended: bool = False  # its stream ran out
+    finished: bool = False  # ended, graded, saved and shown in full
+    armed_waits: int = 0  # W presses not yet turned into a Wait
+    pending_now: int = 0  # w presses not yet seen in the stream
+    grade: Grade | None = None
+    record: dict[str, Any] | None = None  # its line in the history
+    view: RunView | None = None  # the column that shows it
+
+    @property
+    def live(self) -> bool:
+        """The keys can steer it now."""
+        return self.session is not None and not self.finished and not self.trace.done
+
+    @property
+    def reopenable(self) -> bool:
+        """Finished, and a Wait would reopen its thinking (w after the answer)."""
+        return self.finished and self.session is not None and machine_facts(self.session).can_reopen
+
+    def note_event(self, e: Event) -> None:
+        """A user's Wait reached the stream: one press of w (else of W) is done."""
+        if e.kind == ev.WAIT and e.cause == "user":
+            if self.pending_now:
+                self.pending_now -= 1
+            elif self.armed_waits:
+                self.armed_waits -= 1
+
+    def figures(self) -> RunFigures:
+        t = self.trace
+        return RunFigures(
+            thinking_tokens=t.thinking_tokens,
+            answer_tokens=t.answer_tokens,
+            budget=t.budget,
+            waits=t.counts.waits,
+            ends=t.counts.ends,
+            armed_waits=self.armed_waits,
+            correct=None if self.grade is None else bool(self.grade.correct),
+            extracted="" if self.grade is None else self.grade.extracted,
+            finish_reason=t.finish_reason,
+            error=t.error,
+            done=self.ended or self.finished or t.done,
+            thinking_now=t.thinking_now,
+            first_token=self.first_token,
+            last_token=self.last_token,
+        )
+
+    def problem(self) -> str | None:
+        """What went wrong, for the error box (the engine died, the context is full)."""
+        t = self.trace
+        if t.error:
+            return (
+                f"The engine failed during generation: {t.error}\n"
+                "What to do: press n to ask again; if it keeps failing press m to reload "
+                "the model (or restart with --backend hf)."
+            )
+        m = machine_facts(self.session)
+        if t.finish_reason == "length" and m.context_len is not None and m.context_used is not None:
+            if m.context_used >= m.context_len - 8:
+                return (
+                    f"The context is full ({m.context_used} of {m.context_len} tokens): the "
+                    "answer was cut.\nWhat to do: lower the budget (-), ask a shorter question, "
+                    "or restart with a larger --max-model-len."
+                )
+        return None
+
+    def history_record(self, result: Result, engine: object, reference: str) -> dict[str, Any]:
+        """Its line in the history: what was asked, how it was steered, what came out."""
+        return {
+            "group": self.group,
+            "label": self.label,
+            "model": getattr(engine, "model", ""),
+            "backend": getattr(engine, "backend_name", ""),
+            "format": getattr(getattr(engine, "format", None), "name", ""),
+            "prompt": self.prompt,
+            "policy": self.policy.label() if self.policy else "",
+            "budget": self.trace.budget,
+            "reference": reference,
+            "correct": bool(self.grade.correct) if self.grade is not None else None,
+            "thinking": result.thinking,
+            "answer": result.answer,
+            "thinking_view": self.trace.thinking,
+            "answer_view": self.trace.answer,
+            "thinking_tokens": result.thinking_tokens,
+            "answer_tokens": result.answer_tokens,
+            "finish_reason": result.finish_reason,
+            "seconds": round(result.seconds, 3),
+            "events": [e.to_dict() for e in result.events],
+            "items": self.log,
+        }
+
+
+async def grade_off_loop(answer: str, reference: str, kind: str) -> Grade:
+    """Grade in a thread: math-verify may take a while on an odd answer."""
+    from s1_eval.grading import grade
+
+    return await asyncio.to_thread(grade, answer, reference, kind)

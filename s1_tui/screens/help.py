@@ -1,0 +1,59 @@
+"""The keys, what each does, and where things are kept."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP_INTRO = """\
+# s1 console — keys
+
+Ask a question in the prompt box (Enter). The **thinking** streams in the upper pane
+(dim), the **answer** below it. Every intervention is marked inline in the trace
+with who made it: `⟪Wait · user⟫`, `⟪end of thinking · budget · 512 tokens⟫`,
+`⟪inject · user: …⟫`, `⟪budget → 2048 · user⟫`.
+
+Keys act on every running column and are greyed out in the footer when they do not
+apply (e.g. *Wait* and *End* only while the model thinks).
+"""
+
+HELP_OUTRO = """
+The view follows the stream until you scroll up; press **f** to follow again.
+`ctrl+p` opens the command palette with every action. History is kept as JSONL in
+the data dir (`$S1_DATA_DIR`); from the history screen: Enter reopens, **r** replays,
+**m** / **j** export Markdown / JSONL.
+"""
+
+KEY_NAMES = {"plus": "+", "minus": "-", "W": "shift+w"}
+
+
+def key_rows(bindings: Iterable[Binding]) -> list[tuple[str, str, str]]:
+    """(key as typed, footer label, what it does) of every binding that says what it does."""
+    return [(KEY_NAMES.get(b.key, b.key), b.description, b.tooltip) for b in bindings if b.tooltip]
+
+
+class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "help.tcss"
+    BINDINGS = [
+        Binding("escape,q,f1,question_mark", "dismiss", "Close"),
+    ]
+
+    def __init__(self, keys: list[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self._keys = keys
+
+    def compose(self) -> ComposeResult:
+        rows = ["| key | action | what it does |", "| --- | --- | --- |"]
+        rows += [f"| `{k}` | {name} | {what} |" for k, name, what in self._keys]
+        text = HELP_INTRO + "\n" + "\n".join(rows) + "\n" + HELP_OUTRO
+        with VerticalScroll():
+            yield Markdown(text)
+
+    async def action_dismiss(self, result: Any = None) -> None:
+        self.dismiss(None)
