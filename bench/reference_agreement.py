@@ -106,6 +106,7 @@ def reference_generate(
                     new_idxs.append(idx)
             reqs, idxs = new_reqs, new_idxs
         for o in outputs:  # "Generated more than max_tokens. Cutting."
+            o["over"] = len(o["ids"]) > params["max_tokens"]  # rounds got the budget again
             o["ids"] = o["ids"][: params["max_tokens"]]
     else:
         outputs = [
@@ -132,7 +133,8 @@ def reference_generate(
         finals.append(requests[i])
     answer = SamplingParams(temperature=0.0, max_tokens=max_tokens, skip_special_tokens=False)
     outs = gen(finals, answer)
-    return [r + list(o.outputs[0].token_ids) for r, o in zip(finals, outs)]
+    full = [r + list(o.outputs[0].token_ids) for r, o in zip(finals, outs)]
+    return full, [bool(o.get("over")) for o in outputs]
 
 
 def main() -> None:
@@ -205,10 +207,14 @@ def main() -> None:
         "identical": agree,
         "by_policy": {k: f"{v[0]}/{v[1]}" for k, v in by.items()},
         "ours_seconds": round(ours_s, 1),
-        "disagreements": [c for c in cells if not c["same"]],
+        "disagreements": len([c for c in cells if not c["same"]]),
+        "disagreements_where_the_reference_thought_past_the_budget": len(
+            [c for c in cells if not c["same"] and c["reference_over_budget"]]
+        ),
+        "unexplained": [c for c in cells if not c["same"] and not c["reference_over_budget"]],
     }
     Path(args.out).write_text(json.dumps(report, indent=2))
-    print(json.dumps({k: v for k, v in report.items() if k != "disagreements"}, indent=2))
+    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":
