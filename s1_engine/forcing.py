@@ -96,9 +96,6 @@ class BudgetForcer:
             self._event(ev.THINK_START, "model")
 
     # ----- budget ---------------------------------------------------------------
-    def _closing_reserve(self) -> int:
-        return closing_reserve(self.fmt)
-
     def _effective_budget(self, budget: int | str) -> int:
         return thinking_budget(
             budget, self.context_len, len(self.prompt), self.fmt, self.policy.answer_max_tokens
@@ -154,7 +151,7 @@ class BudgetForcer:
                 return None
             ctx_left = self.context_len - len(self.prompt) - len(self.out)
             if self.phase == "think":
-                n = min(self.budget_left, ctx_left - self._closing_reserve())
+                n = min(self.budget_left, ctx_left - closing_reserve(self.fmt))
                 if n <= 0:
                     self._end_thinking("budget")
                     continue
