@@ -18,16 +18,30 @@ from s1_cli.main import INTERRUPTED
 NOISE = ("Traceback", "Task was destroyed", "terminate called", "RuntimeError")
 
 
-def start(argv: list[str], tmp: Path) -> subprocess.Popen:
-    env = dict(os.environ, S1_DATA_DIR=str(tmp / "data"), HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
-    return subprocess.Popen(
-        [sys.executable, "-m", "s1_cli.main", *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=tmp,
-    )
+@pytest.fixture()
+def start(tmp_path: Path):
+    """Start `s1 ...` in a child process; a failed test kills what it started (an eval left
+    running would slow every later test)."""
+    started: list[subprocess.Popen] = []
+
+    def run(argv: list[str]) -> subprocess.Popen:
+        env = dict(os.environ, S1_DATA_DIR=str(tmp_path / "data"), HF_HUB_OFFLINE="1")
+        p = subprocess.Popen(
+            [sys.executable, "-m", "s1_cli.main", *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env | {"PYTHONUNBUFFERED": "1"},
+            cwd=tmp_path,
+        )
+        started.append(p)
+        return p
+
+    yield run
+    for p in started:
+        if p.poll() is None:
+            p.kill()
+            p.wait(30)
 
 
 def wait_until(cond, timeout: float, what: str) -> None:
@@ -68,12 +82,12 @@ def lines_of(path: Path) -> list[dict]:
     return [json.loads(x) for x in path.read_text().splitlines()]  # every line whole
 
 
-def test_eval_interrupted_exits_130_and_resumes_without_duplicates(tmp_path):
+def test_eval_interrupted_exits_130_and_resumes_without_duplicates(tmp_path, start):
     out = tmp_path / "o"
     # transformers steps every request a token at a time: the budget-8 ones finish first
     argv = ["eval", "--task", "synthetic", "--limit", "30", "--out", str(out), "--backend", "hf"]
     argv += ["--max-thinking", "8,auto", "--num-ignore", "0,1", "--no-progress"]
-    p = start(argv, tmp_path)
+    p = start(argv)
     samples = out / "samples.jsonl"
     wait_until(lambda: samples.exists() and samples.stat().st_size > 0, 240, "the first results")
     code, err = interrupt(p)
@@ -95,10 +109,10 @@ def test_eval_interrupted_exits_130_and_resumes_without_duplicates(tmp_path):
     assert done[: len(kept)] == kept  # what was written before the interrupt is kept
 
 
-def test_generate_interrupted_exits_130(tmp_path, tiny_model):
+def test_generate_interrupted_exits_130(tiny_model, start):
     argv = ["generate", "What is 1+2?", "-m", str(tiny_model), "--backend", "hf"]
     argv += ["--format", "think-tags", "--max-thinking", "100000", "--max-model-len", "4096"]
-    p = start(argv, tmp_path)
+    p = start(argv)
     assert p.stderr is not None
     wait_until(lambda: p.poll() is None and _read_some(p), 120, "thinking on stderr")
     code, err = interrupt(p)
@@ -113,13 +127,21 @@ def _read_some(p: subprocess.Popen) -> bool:
 
 
 @pytest.mark.timeout(900)
-def test_train_interrupted_exits_130_and_resumes_from_a_whole_checkpoint(tmp_path, tiny_train_data):
+def test_train_interrupted_exits_130_and_resumes_from_a_whole_checkpoint(
+    tmp_path, tiny_train_data, start
+):
     out = tmp_path / "sft"
     argv = ["train", str(tiny_train_data), "--output", str(out), "--recipe", "tiny-s1"]
-    argv += ["--epochs", "50", "--save-steps", "2", "--logging-steps", "1", "--no-progress"]
-    p = start(argv, tmp_path)
+    argv += ["--max-steps", "40", "--save-steps", "2", "--save-total-limit", "3", "--no-progress"]
+    p = start(argv)
     wait_until(lambda: any(out.glob("checkpoint-*/trainer_state.json")), 600, "a checkpoint")
     code, err = interrupt(p)
     assert_clean_interrupt(code, err)
+    assert not (out / "s1_train_report.json").exists()
+    again = start(argv)
+    _, err = again.communicate(timeout=900)
+    assert again.returncode == 0, err[-3000:]
+    report = json.loads((out / "s1_train_report.json").read_text())
+    assert report["resumed_from"] and report["global_steps"] == 40
     steps = [r["step"] for r in lines_of(out / "loss_log.jsonl")]
-    assert steps == sorted(set(steps))
+    assert steps == sorted(set(steps))  # no step logged twice across the resume
