@@ -33,6 +33,7 @@ def _register() -> None:
     from s1_data import cli as data_cli
     from s1_engine import cli as engine_cli
     from s1_engine import eval_cli
+    from s1_serve import cli as serve_cli
     from s1_train import cli as train_cli
     from s1_tui import cli as tui_cli
 
@@ -41,6 +42,7 @@ def _register() -> None:
     eval_cli.register(app)
     train_cli.register(app)
     data_cli.register(app)
+    serve_cli.register(app)
 
 
 _register()
