@@ -64,6 +64,9 @@ class ServeConfig:
     )
     max_body_bytes: int = 1 << 20
     max_prompt_tokens: int | None = None  # default: all the context but one token
+    # a stream writes at most one chunk per interval (seconds) once its first text is out:
+    # what arrives meanwhile goes in the next chunk (0: a chunk per token as it comes)
+    stream_interval: float = 0.05
 
 
 def _dumps(obj: Any) -> str:
@@ -451,6 +454,10 @@ def create_app(engine: Any, config: ServeConfig | None = None) -> FastAPI:
                     out.append(c)
                 if out:
                     yield "".join(out)
+                    ended = isinstance(batch[-1], Event) and batch[-1].kind == "finish"
+                    if cfg.stream_interval > 0 and not ended and (text.reasoning or text.content):
+                        # let the tokens of the next interval gather in the session's queue
+                        await asyncio.sleep(cfg.stream_interval)
             result = await session.aresult()
             if result.finish_reason == "error":
                 err = RequestError(f"generation failed: {_error_text(result)}", status=500)

@@ -70,6 +70,14 @@ def serve(
             rich_help_panel=PANEL_SERVER,
         ),
     ] = None,
+    stream_interval: Annotated[
+        float,
+        typer.Option(
+            "--stream-interval",
+            help="Seconds between two chunks of a stream once its text flows (0: every token).",
+            rich_help_panel=PANEL_SERVER,
+        ),
+    ] = 0.05,
     log_level: Annotated[
         str,
         typer.Option(
@@ -95,6 +103,10 @@ def serve(
         raise S1Error(f"--max-request-bytes {max_request_bytes} is too small", "give at least 1024")
     if max_prompt_tokens is not None and max_prompt_tokens < 1:
         raise S1Error(f"--max-prompt-tokens must be >= 1, got {max_prompt_tokens}", "e.g. 8192")
+    if not 0 <= stream_interval <= 10:
+        raise S1Error(
+            f"--stream-interval must be in [0, 10] seconds, got {stream_interval}", "e.g. 0.05"
+        )
     if log_level.lower() not in ("critical", "error", "warning", "info", "debug", "trace"):
         raise S1Error(f"unknown --log-level {log_level!r}", "use warning, info or debug")
 
@@ -121,6 +133,7 @@ def serve(
                 effort_budgets=efforts,
                 max_body_bytes=max_request_bytes,
                 max_prompt_tokens=max_prompt_tokens,
+                stream_interval=stream_interval,
             ),
         )
         print(
