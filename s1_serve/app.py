@@ -306,9 +306,14 @@ def create_app(engine: Any, config: ServeConfig | None = None) -> FastAPI:
         ctx = engine.max_model_len
         fits = min(ctx - 1, cfg.max_prompt_tokens or ctx - 1)
         if len(ids) > fits:
+            why = (
+                f"this server's context holds {ctx}"
+                if fits == ctx - 1
+                else f"this server takes prompts of at most {fits} tokens"
+            )
             raise RequestError(
-                f"the prompt has {len(ids)} tokens but at most {fits} fit "
-                f"(this server's context holds {ctx}); shorten the prompt",
+                f"the prompt has {len(ids)} tokens but at most {fits} fit ({why}); "
+                "shorten the prompt",
                 param="messages" if kind == "chat" else "prompt",
                 code="context_length_exceeded",
             )

@@ -16,7 +16,7 @@ from s1_engine.errors import S1Error
 
 
 def bind(host: str = "127.0.0.1", port: int = 8000) -> socket.socket:
-    """A listening-ready TCP socket on (host, port); port 0 picks a free one."""
+    """A listening TCP socket on (host, port); port 0 picks a free one."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -28,6 +28,9 @@ def bind(host: str = "127.0.0.1", port: int = 8000) -> socket.socket:
             f"cannot listen on {host}:{port}: {e.strerror or e}",
             "pick another --port, or stop what holds this one",
         ) from None
+    # listening at once: a client that connects before uvicorn runs waits in the backlog
+    # instead of being refused (the banner of `s1 serve` comes before uvicorn starts)
+    sock.listen(2048)
     sock.set_inheritable(True)
     return sock
 

@@ -41,6 +41,8 @@ def served(tiny_model):
             "1",
             "--reasoning-effort",
             "low=4,high=auto",
+            "--max-prompt-tokens",
+            "40",
         ],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
@@ -83,6 +85,15 @@ def test_serve_command(served, tiny_model):
         reasoning_effort="low",
     )
     assert r.usage.completion_tokens_details.reasoning_tokens == 4
+    with pytest.raises(openai.BadRequestError) as e:
+        oai.chat.completions.create(
+            model=str(tiny_model), messages=[{"role": "user", "content": "What is 1+2? " * 9}]
+        )
+    assert re.fullmatch(
+        r"the prompt has \d\d tokens but at most 40 fit \(this server takes prompts of at most "
+        r"40 tokens\); shorten the prompt",
+        e.value.body["message"],
+    )
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=url + "/v1", api_key="nope", max_retries=0).models.list()
     proc.send_signal(signal.SIGINT)
@@ -118,3 +129,16 @@ def test_bad_options_are_one_line(args, message):
     r = run_s1("serve", "--backend", "hf", *args)
     assert r.returncode == 2
     assert r.stderr.startswith(f"error: {message}") and r.stderr.count("\n") == 1, r.stderr
+
+
+def test_clients_of_a_starting_server_wait_instead_of_being_refused():
+    """The banner comes before uvicorn runs: the socket already listens, so a client that
+    connects in between waits in the backlog."""
+    from s1_serve.server import bind
+
+    sock = bind("127.0.0.1", 0)
+    try:
+        with socket.create_connection(sock.getsockname()[:2], timeout=5):
+            pass
+    finally:
+        sock.close()
