@@ -329,3 +329,19 @@ def test_errors_in_the_stream_are_json(http):
     )
     assert r.status_code == 400
     assert json.loads(r.text)["error"]["param"] == "num_ignore"
+
+
+def test_no_value_of_any_field_is_a_500(http):
+    """Every field the chat route reads, set to junk of every JSON type: a 200 or a one-line
+    4xx, never a server error."""
+    from s1_serve.schema import ChatRequest
+
+    junk = ["x", -1, 1.5, True, [1], {"a": 1}, None]
+    for field in ChatRequest.model_fields:
+        for value in junk:
+            body = {"messages": MESSAGES, "max_thinking_tokens": 3, field: value}
+            r = http.post("/v1/chat/completions", json=body)
+            assert r.status_code in (200, 400, 404), (field, value, r.status_code, r.text)
+            if r.status_code != 200:
+                message = r.json()["error"]["message"]
+                assert message and "\n" not in message, (field, value, message)
