@@ -227,7 +227,9 @@ def proc_cpu(pid: int) -> float:
 
 
 # ----- vllm serve ---------------------------------------------------------------------------
-def start_vllm_serve(model: str, max_model_len: int, gpu: bool, port: int) -> subprocess.Popen:
+def start_vllm_serve(
+    model: str, max_model_len: int, gpu: float | None, port: int
+) -> subprocess.Popen:
     """vLLM's OpenAI server with the engine settings of s1_engine's vLLM backend."""
     from s1_engine.backends.vllm import CPU_DEFAULTS
 
@@ -238,7 +240,9 @@ def start_vllm_serve(model: str, max_model_len: int, gpu: bool, port: int) -> su
         "--enable-prefix-caching", "--disable-log-stats",
         "--disable-uvicorn-access-log", "--uvicorn-log-level", "warning",
     ]  # fmt: skip
-    if not gpu:
+    if gpu:
+        args += ["--gpu-memory-utilization", str(gpu)]
+    else:
         args += [
             "--gpu-memory-utilization", str(CPU_DEFAULTS["gpu_memory_utilization"]),
             "--max-num-batched-tokens", str(CPU_DEFAULTS["max_num_batched_tokens"]),
@@ -303,6 +307,12 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=8)
     ap.add_argument("--shape", default="tiny", help="tiny (1 layer) | 1.5b | 7b (Qwen2.5 sizes)")
     ap.add_argument("--gpu", action="store_true", help="vLLM on a GPU (no CPU settings)")
+    ap.add_argument(
+        "--gpu-memory-utilization",
+        type=float,
+        default=0.4,
+        help="with --gpu: each engine's share (ours and vllm serve's share one GPU)",
+    )
     ap.add_argument("--skip-vllm-serve", action="store_true", help="only part A")
     ap.add_argument("--skip-inprocess", action="store_true", help="only part B")
     ap.add_argument(
@@ -344,7 +354,8 @@ def main() -> None:
     model = str(
         make_scripted_model(tmp / "m", think_len=seg, wait_len=seg - 1, max_positions=ctx, **shape)
     )
-    engine = Engine(model, backend="vllm", max_model_len=ctx)
+    gpu_args = {"gpu_memory_utilization": args.gpu_memory_utilization} if args.gpu else {}
+    engine = Engine(model, backend="vllm", max_model_len=ctx, engine_args=gpu_args)
     default = ServeConfig()
     servers = {
         f"s1 serve ({default.stream_interval * 1e3:.0f} ms)": ServerThread(
@@ -393,7 +404,7 @@ def main() -> None:
                             continue
                         client.run(server.url, "/v1/chat/completions", bodies[:2])  # warm-up
                         row = pairs(
-                            f"{n} streams, {label} ({think} thinking tokens)",
+                            f"{n} stream{'s' * (n != 1)}, {label} ({think} thinking tokens)",
                             "in-process",
                             name,
                             lambda n=n, policy=policy, fmt=fmt: run_inprocess(
@@ -409,7 +420,9 @@ def main() -> None:
         if not args.skip_vllm_serve:
             port = free_port()
             vurl = f"http://127.0.0.1:{port}"
-            proc = start_vllm_serve(model, ctx, args.gpu, port)
+            proc = start_vllm_serve(
+                model, ctx, args.gpu_memory_utilization if args.gpu else None, port
+            )
             try:
                 wait_healthy(vurl, proc)
 
@@ -456,7 +469,8 @@ def main() -> None:
                             continue
                         client.run(server.url, "/v1/completions", ours[:2])
                         row = pairs(
-                            f"{n} streams, plain generation ({seg} thinking tokens + answer)",
+                            f"{n} stream{'s' * (n != 1)}, plain generation "
+                            f"({seg} thinking tokens + answer)",
                             "vllm serve",
                             name,
                             lambda theirs=theirs: run_vllm(theirs),

@@ -152,3 +152,27 @@ def test_refused_requests_and_dead_servers(remote, server):
         RemoteEngine("http://127.0.0.1:9")
     with pytest.raises(S1Error, match="cannot read the server address"):
         RemoteEngine("gpu-node:8000")
+
+
+def test_async_stream_steered_from_the_reading_loop(remote):
+    """The console's pattern: a paused session, begun and read with `async for` on the app's
+    own loop, steered from that loop while it streams."""
+
+    async def run():
+        s = remote.start(Q, ENDLESS, format="think-tags", paused=True)
+        s.begin()
+        seen, kinds = 0, []
+        async for item in s.stream():
+            if isinstance(item, TokenDelta):
+                seen = item.thinking_tokens
+                if seen >= 15 and not kinds:
+                    s.end_thinking()
+                    kinds.append("asked")
+            else:
+                kinds.append((item.kind, item.cause))
+        return seen, kinds, await s.aresult()
+
+    seen, kinds, r = asyncio.run(run())
+    assert ("end_thinking", "user") in kinds and kinds[-1] == ("finish", "model")
+    assert 15 <= r.thinking_tokens < 3000
+    assert r.answer == "Final Answer: xa xb xc"
