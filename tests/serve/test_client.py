@@ -161,13 +161,13 @@ def test_async_stream_steered_from_the_reading_loop(remote):
     async def run():
         s = remote.start(Q, ENDLESS, format="think-tags", paused=True)
         s.begin()
-        seen, kinds = 0, []
+        seen, kinds, asked = 0, [], False
         async for item in s.stream():
             if isinstance(item, TokenDelta):
                 seen = item.thinking_tokens
-                if seen >= 15 and not kinds:
+                if seen >= 15 and not asked:
                     s.end_thinking()
-                    kinds.append("asked")
+                    asked = True
             else:
                 kinds.append((item.kind, item.cause))
         return seen, kinds, await s.aresult()
