@@ -15,7 +15,7 @@ _NAMES = {
     "ServeConfig": "app",
     "ServerThread": "server",
     "RemoteEngine": "client",
-    "RemoteSession": "client",
+    "RemoteSession": "remote_session",
 }
 
 __all__ = list(_NAMES)

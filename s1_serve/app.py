@@ -19,7 +19,6 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,29 +26,22 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from s1_engine.errors import S1Error
-from s1_engine.events import Event, Result, TokenDelta
+from s1_engine.events import Result
 from s1_engine.policy import BudgetPolicy
 
 from .control import Live, Registry
+from .plan import DEFAULT_EFFORT_BUDGETS, Plan, apply_control, check_control, plan_request
 from .schema import (
-    DEFAULT_EFFORT_BUDGETS,
     ChatRequest,
     CompletionRequest,
     Control,
-    Plan,
     RequestError,
-    apply_control,
     chat_messages,
-    check_control,
-    event_to_wire,
-    item_to_wire,
     parse_body,
-    plan_request,
-    result_to_wire,
 )
+from .stream import FINISH_REASONS, dumps, error_text, sse, summary, usage
 
 OPEN_PATHS = frozenset({"/health"})
-FINISH_REASONS = {"stop": "stop", "length": "length", "stopped": "stop"}
 
 
 @dataclass
@@ -67,10 +59,6 @@ class ServeConfig:
     # a stream writes at most one chunk per interval (seconds) once its first text is out:
     # what arrives meanwhile goes in the next chunk (0: a chunk per token as it comes)
     stream_interval: float = 0.05
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
 class _Auth:
@@ -96,7 +84,7 @@ class _Auth:
         err = RequestError(
             "missing or wrong API key (send the header Authorization: Bearer KEY)", status=401
         )
-        body = _dumps(err.body()).encode()
+        body = dumps(err.body()).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -131,67 +119,6 @@ async def _read_json(request: Request, limit: int) -> Any:
         return json.loads(b"".join(chunks))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise RequestError(f"the request body is not valid JSON: {e}") from None
-
-
-class _Text:
-    """The visible text of a request, from its stream items: thinking and answer, each
-    without leading whitespace; a reopened thinking drops the answer so far."""
-
-    def __init__(self) -> None:
-        self.reasoning: list[str] = []
-        self.content: list[str] = []
-        self._started = {"reasoning": False, "content": False}
-
-    def take(self, item: TokenDelta) -> tuple[str, str]:
-        """(new reasoning, new content) that `item` adds."""
-        if item.segment == "think":
-            key = "reasoning"
-        elif item.segment in ("answer", "pre"):
-            key = "content"
-        else:
-            return "", ""
-        text = item.text
-        if not self._started[key]:
-            text = text.lstrip()
-            if not text:
-                return "", ""
-            self._started[key] = True
-        (self.reasoning if key == "reasoning" else self.content).append(text)
-        return (text, "") if key == "reasoning" else ("", text)
-
-    def reopen(self) -> None:
-        self.content.clear()
-        self._started["content"] = False
-
-
-def _usage(r: Result) -> dict[str, Any]:
-    return {
-        "prompt_tokens": len(r.prompt_ids),
-        "completion_tokens": len(r.output_ids),
-        "total_tokens": len(r.prompt_ids) + len(r.output_ids),
-        "completion_tokens_details": {"reasoning_tokens": r.thinking_tokens},
-    }
-
-
-def _summary(r: Result, session: Any, detail: bool, events: bool) -> dict[str, Any]:
-    """The `s1` record of a finished request (events left out when they were streamed)."""
-    out: dict[str, Any] = {
-        "finish_reason": r.finish_reason,
-        "thinking_tokens": r.thinking_tokens,
-        "answer_tokens": r.answer_tokens,
-        "budget": session.machine.budget,
-        "waits": r.count("wait"),
-    }
-    if events:
-        out["events"] = [event_to_wire(e) for e in r.events]
-    if detail:
-        out["result"] = result_to_wire(r)
-    return out
-
-
-def _error_text(r: Result) -> str:
-    errors = [e.text for e in r.events if e.kind == "error"]
-    return errors[-1] if errors else "the engine ended the request with an error"
 
 
 def create_app(engine: Any, config: ServeConfig | None = None) -> FastAPI:
@@ -332,7 +259,16 @@ def create_app(engine: Any, config: ServeConfig | None = None) -> FastAPI:
         session.begin()
         if plan.stream:
             return StreamingResponse(
-                _stream(session, rid, created, kind, plan, len(ids)),
+                sse(
+                    session,
+                    rid,
+                    created,
+                    kind,
+                    plan,
+                    model_name,
+                    cfg.stream_interval,
+                    lambda: _release(session, rid),
+                ),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
@@ -343,7 +279,7 @@ def create_app(engine: Any, config: ServeConfig | None = None) -> FastAPI:
         if result is None:
             return JSONResponse({}, status_code=499)  # nobody is listening
         if result.finish_reason == "error":
-            raise RequestError(f"generation failed: {_error_text(result)}", status=500)
+            raise RequestError(f"generation failed: {error_text(result)}", status=500)
         return _response(session, result, rid, created, kind, plan)
 
     def _release(session: Any, rid: str) -> None:
@@ -388,108 +324,9 @@ def create_app(engine: Any, config: ServeConfig | None = None) -> FastAPI:
             "created": created,
             "model": model_name,
             "choices": [choice],
-            "usage": _usage(r),
-            "s1": _summary(r, session, plan.detail, events=True),
+            "usage": usage(r),
+            "s1": summary(r, session, plan.detail, events=True),
         }
-
-    async def _stream(
-        session: Any, rid: str, created: int, kind: str, plan: Plan, n_prompt: int
-    ) -> AsyncIterator[str]:
-        chat = kind == "chat"
-        head = _dumps({"id": rid, "object": "chat.completion.chunk" if chat else "text_completion"})
-        head = head[:-1] + f',"created":{created},"model":{_dumps(model_name)},"choices":[{{'
-        head += '"index":0,' + ('"delta":' if chat else "")
-        tail = ',"finish_reason":null,"logprobs":null}]'
-        text = _Text()
-        events: list[dict[str, Any]] = []
-        items: list[dict[str, Any]] = []
-        reasoning: list[str] = []
-        content: list[str] = []
-
-        def chunk() -> str | None:
-            body: dict[str, Any] = {}
-            if reasoning and plan.include_reasoning:
-                body["reasoning_content"] = "".join(reasoning)
-            if content:
-                body["content" if chat else "text"] = "".join(content)
-            if events:
-                body["s1_events"] = list(events)
-            extra = ""
-            if items:
-                extra = ',"s1":' + _dumps({"items": list(items), "budget": session.machine.budget})
-            reasoning.clear(), content.clear(), events.clear(), items.clear()
-            if not body and not extra:
-                return None
-            if not chat:
-                body.setdefault("text", "")
-            inner = _dumps(body)
-            if not chat:
-                inner = inner[1:-1]  # a completion choice holds the fields itself
-            return f"data: {head}{inner}{tail}{extra}}}\n\n"
-
-        try:
-            first: dict[str, Any] = {"role": "assistant", "content": ""} if chat else {"text": ""}
-            opening = _dumps(first) if chat else _dumps(first)[1:-1]
-            extra = ""
-            if plan.detail:
-                extra = ',"s1":' + _dumps({"items": [], "budget": session.machine.budget})
-            yield f"data: {head}{opening}{tail}{extra}}}\n\n"
-            async for batch in session.stream_batches():
-                out = []
-                for item in batch:
-                    if isinstance(item, TokenDelta):
-                        if events:  # text after an event starts a new chunk
-                            if (c := chunk()) is not None:
-                                out.append(c)
-                        r_text, c_text = text.take(item)
-                        if r_text:
-                            reasoning.append(r_text)
-                        if c_text:
-                            content.append(c_text)
-                    elif isinstance(item, Event):
-                        if item.kind == "think_start" and item.text == "reopened":
-                            # the answer so far is dropped: close what came before it
-                            if (c := chunk()) is not None:
-                                out.append(c)
-                            text.reopen()
-                        events.append(event_to_wire(item))
-                    if plan.detail:
-                        items.append(item_to_wire(item))
-                if (c := chunk()) is not None:
-                    out.append(c)
-                if out:
-                    yield "".join(out)
-                    ended = isinstance(batch[-1], Event) and batch[-1].kind == "finish"
-                    if cfg.stream_interval > 0 and not ended and (text.reasoning or text.content):
-                        # let the tokens of the next interval gather in the session's queue
-                        await asyncio.sleep(cfg.stream_interval)
-            result = await session.aresult()
-            if result.finish_reason == "error":
-                err = RequestError(f"generation failed: {_error_text(result)}", status=500)
-                yield f"data: {_dumps(err.body())}\n\n"
-                return
-            finish = FINISH_REASONS.get(result.finish_reason, result.finish_reason)
-            s1 = _dumps(_summary(result, session, plan.detail, events=False))
-            last = "{}" if chat else '"text":""'
-            yield (
-                f"data: {head}{last},"
-                f'"finish_reason":{_dumps(finish)},"logprobs":null}}],"s1":{s1}}}\n\n'
-            )
-            if plan.include_usage:
-                usage = _dumps(
-                    {
-                        "id": rid,
-                        "object": "chat.completion.chunk" if chat else "text_completion",
-                        "created": created,
-                        "model": model_name,
-                        "choices": [],
-                        "usage": _usage(result),
-                    }
-                )
-                yield f"data: {usage}\n\n"
-            yield "data: [DONE]\n\n"
-        finally:
-            _release(session, rid)
 
     return app
 

@@ -95,7 +95,7 @@ def serve(
     """
     from s1_engine.errors import S1Error
 
-    from .schema import parse_effort_budgets
+    from .plan import parse_effort_budgets
 
     efforts = parse_effort_budgets(reasoning_effort)
     policy = policy_opts.policy()
