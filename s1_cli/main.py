@@ -33,13 +33,14 @@ def _register() -> None:
     from s1_data import cli as curate_cli
 
     from .commands import eval as eval_cmd
-    from .commands import generate, train, tui
+    from .commands import generate, serve, train, tui
 
     tui.register(app)
     generate.register(app)
     eval_cmd.register(app)
     train.register(app)
     curate_cli.register(app)
+    serve.register(app)
 
 
 _register()

@@ -4,8 +4,9 @@ The driver runs on the engine's event loop. Control methods (`force_wait`,
 `end_thinking`, `inject`, `stop`, `set_budget`, `set_ignore_str`) may be called from
 any thread or loop; they are queued and applied at the next token boundary, which
 cuts the backend request and continues from the new context. Consumers read the
-stream with `async for item in session.stream()` (any event loop) or `for item in
-session` (any thread); a late subscriber first gets everything so far.
+stream with `async for item in session.stream()` (any event loop), `session.stream_batches()`
+(the same items, grouped as they arrived) or `for item in session` (any thread); a late
+subscriber first gets everything so far.
 """
 
 from __future__ import annotations
@@ -160,6 +161,32 @@ class Session:
             return
         while (item := await q.get()) is not _END:
             yield item
+
+    async def stream_batches(self) -> AsyncIterator[list[StreamItem]]:
+        """Like `stream()`, but each step yields every item that arrived since the last
+        step (at least one): a consumer that falls behind (a server writing to many
+        clients) catches up in one write instead of one per token."""
+        q: asyncio.Queue[Any] = asyncio.Queue()
+        with self._lock:
+            backlog = list(self._items)
+            closed = self._closed
+            if not closed:
+                self._subs.append((asyncio.get_running_loop(), q))
+        if backlog:
+            yield backlog
+        if closed:
+            return
+        while True:
+            batch = [await q.get()]
+            while not q.empty():
+                batch.append(q.get_nowait())
+            end = batch[-1] is _END
+            if end:
+                batch.pop()
+            if batch:
+                yield batch
+            if end:
+                return
 
     def __iter__(self) -> Iterator[StreamItem]:
         q: queue.Queue[Any] = queue.Queue()

@@ -1,0 +1,205 @@
+"""What the OpenAI-compatible routes accept: request bodies (pydantic models that refuse
+unknown fields, so a misspelt budget field is a 400, never silently ignored), the one-line
+400 a bad body gets, and the conversation of a chat request.
+
+How the budget fields become a policy: `s1_serve.plan`; the stream items' wire form:
+`s1_serve.wire`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class RequestError(Exception):
+    """A request the server refuses: HTTP status and one line naming the problem and fix."""
+
+    def __init__(
+        self, message: str, status: int = 400, param: str | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.param = param
+        self.code = code
+
+    def body(self) -> dict[str, Any]:
+        kind = "invalid_request_error" if self.status < 500 else "server_error"
+        if self.status == 401:
+            kind = "authentication_error"
+        return {
+            "error": {"message": self.message, "type": kind, "param": self.param, "code": self.code}
+        }
+
+
+# ----- request bodies -------------------------------------------------------------------
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+NonNegInt = Annotated[int, Field(ge=0, strict=True)]
+PosInt = Annotated[int, Field(ge=1, strict=True)]
+
+
+class Reasoning(_Body):
+    """OpenRouter's `reasoning` object."""
+
+    max_tokens: NonNegInt | None = None
+    effort: str | None = None
+    exclude: bool | None = None
+    enabled: bool | None = None
+
+
+class Control(_Body):
+    """One intervention: the body of POST /v1/requests/{id}/control, or an item of a
+    request's `interventions` (applied before its first token)."""
+
+    action: str
+    text: str | None = None  # force_wait (optional), inject (required)
+    budget: NonNegInt | Literal["auto"] | None = None  # set_budget
+    ignore_str: str | list[str] | None = None  # set_ignore_str
+
+
+class BudgetFields(_Body):
+    """The budget-forcing fields (top level, or nested in `extra_body`)."""
+
+    max_thinking_tokens: Any = None  # int or "auto": checked by plan_request
+    min_thinking_tokens: NonNegInt | None = None
+    num_ignore: NonNegInt | None = None
+    ignore_str: str | list[str] | None = None
+    answer_max_tokens: PosInt | None = None
+    thinking_token_budget: Any = None  # vLLM (-1: no budget)
+    reasoning_effort: str | None = None  # OpenAI
+    reasoning: Reasoning | None = None  # OpenRouter
+    include_reasoning: bool | None = None  # vLLM: false leaves the thinking out
+    thinking_format: str | None = None  # s1 | think-tags | auto (default: the server's)
+    interventions: list[Control] | None = None
+    s1_detail: bool | None = None  # every stream item (token ids, forced flags): the client
+    # sampling, which OpenAI clients also send at the top level
+    temperature: Annotated[float, Field(ge=0, le=10)] | None = None
+    top_p: Annotated[float, Field(gt=0, le=1)] | None = None
+    top_k: Annotated[int, Field(ge=-1)] | None = None
+    seed: int | None = None
+
+
+class StreamOptions(_Body):
+    include_usage: bool | None = None
+    continuous_usage_stats: bool | None = None  # vLLM; accepted, not used
+    include_obfuscation: bool | None = None  # OpenAI; accepted, not used
+
+
+class _OpenAIBase(BudgetFields):
+    """Fields both routes share: OpenAI's, where a value we cannot honour is a 400."""
+
+    model: str | None = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    max_tokens: PosInt | None = None
+    n: int | None = None
+    stop: str | list[str] | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    logit_bias: dict[str, float] | None = None
+    user: str | None = None
+    extra_body: BudgetFields | None = None
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    reasoning_content: str | None = None  # an earlier answer's thinking: not sent back
+    reasoning: str | None = None
+    refusal: str | None = None
+    tool_calls: list[Any] | None = None
+
+
+class ChatRequest(_OpenAIBase):
+    messages: list[Message]
+    max_completion_tokens: PosInt | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    tools: list[Any] | None = None
+    tool_choice: Any = None
+    parallel_tool_calls: bool | None = None
+    response_format: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    store: bool | None = None
+    service_tier: str | None = None
+
+
+class CompletionRequest(_OpenAIBase):
+    prompt: str | list[int] | list[str] | list[list[int]]
+    echo: bool | None = None
+    logprobs: int | None = None
+    suffix: str | None = None
+    best_of: int | None = None
+
+
+BUDGET_KEYS = tuple(BudgetFields.model_fields)
+
+
+def parse_body(model: type[BaseModel], body: Any) -> Any:
+    """Validate a JSON body; the first problem becomes a one-line 400."""
+    if not isinstance(body, dict):
+        raise RequestError("the request body must be a JSON object", param=None)
+    try:
+        return model.model_validate(body)
+    except ValidationError as e:
+        raise RequestError(*_first_problem(e)) from None
+
+
+def _first_problem(e: ValidationError) -> tuple[str, int, str]:
+    err = e.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("function-", "json-")))
+    # pydantic names the union member it tried ("int", "str"...): keep the field path only
+    parts = [p for p in loc.split(".") if p not in ("int", "str", "list[int]", "list[str]")]
+    loc = ".".join(p for p in parts if not p.startswith(("constrained-", "literal[")))
+    if err["type"] == "extra_forbidden":
+        return (
+            f"unknown field {loc!r} (see README, 's1 serve', for the fields this server reads)",
+            400,
+            loc,
+        )
+    if err["type"] == "missing":
+        return f"{loc!r} is required", 400, loc
+    got = err.get("input")
+    shown = repr(got) if not isinstance(got, dict | list) or len(repr(got)) < 60 else "…"
+    return f"{loc}: {err['msg'].lower()} (got {shown})", 400, loc
+
+
+# ----- messages -------------------------------------------------------------------------
+def chat_messages(req: ChatRequest) -> list[dict[str, str]]:
+    """The conversation as plain {role, content} dicts for the chat template."""
+    if not req.messages:
+        raise RequestError("messages is empty (send at least one user message)", param="messages")
+    out: list[dict[str, str]] = []
+    for i, m in enumerate(req.messages):
+        if m.tool_calls:
+            raise RequestError(
+                f"messages.{i}: tool calls are not supported by s1 serve", param="messages"
+            )
+        if isinstance(m.content, list):
+            texts = []
+            for part in m.content:
+                if part.type != "text" or part.text is None:
+                    raise RequestError(
+                        f"messages.{i}: content part of type {part.type!r} is not supported "
+                        "(text only)",
+                        param="messages",
+                    )
+                texts.append(part.text)
+            content = "".join(texts)
+        else:
+            content = m.content or ""
+        out.append({"role": "system" if m.role == "developer" else m.role, "content": content})
+    return out
