@@ -171,6 +171,10 @@ def create_app(engine: Any, config: ServeConfig | None = None) -> FastAPI:
         c = parse_body(Control, await _read_json(request, cfg.max_body_bytes))
         check_control(c)
         live = registry.get(request_id)
+        if live.session.done:  # finished, its last chunks still on their way: never reopen it
+            raise RequestError(
+                f"request {request_id!r} has finished; control a running request", status=409
+            )
         apply_control(live.session, c)
         m = live.session.machine
         return {
