@@ -55,10 +55,17 @@ def _config(app: Any, log_level: str) -> Any:
 
 
 def run(app: Any, sock: socket.socket, log_level: str = "warning") -> None:
-    """Serve `app` on `sock` until interrupted (Ctrl-C): the foreground of `s1 serve`."""
+    """Serve `app` on `sock` until interrupted (Ctrl-C, SIGTERM): the foreground of `s1 serve`.
+
+    Ctrl-C is how a server is stopped, not an interruption of its work: uvicorn shuts down
+    (running streams get 5 s, then their requests are stopped) and this returns normally.
+    """
     import uvicorn
 
-    uvicorn.Server(_config(app, log_level)).run(sockets=[sock])
+    try:
+        uvicorn.Server(_config(app, log_level)).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn raises the captured Ctrl-C again once it has stopped
+        pass
 
 
 class ServerThread:
