@@ -121,8 +121,9 @@ def test_port_in_use_fails_at_once():
     [
         (["--reasoning-effort", "low"], "cannot read the reasoning-effort budget 'low'"),
         (["--reasoning-effort", "low=lots"], "cannot read the thinking budget 'lots'"),
-        (["--max-request-bytes", "10"], "--max-request-bytes 10 is too small"),
-        (["--log-level", "loud"], "unknown --log-level 'loud'"),
+        (["--max-request-bytes", "10"], "--max-request-bytes must be >= 1024, got 10"),
+        (["--log-level", "loud"], "--log-level must be one of critical, error, warning"),
+        (["--stream-interval", "-1"], "--stream-interval must be >= 0"),
     ],
 )
 def test_bad_options_are_one_line(args, message):
