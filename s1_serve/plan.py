@@ -189,17 +189,18 @@ def plan_request(
     changes["thinking"] = sampling
     changes["answer"] = sampling
 
-    try:
-        policy = defaults.with_(**changes)
-    except Exception as e:  # S1Error: a value the engine refuses
-        raise RequestError(str(e)) from None
-    mx, mn = policy.max_thinking_tokens, policy.min_thinking_tokens
-    if isinstance(mx, int) and mn > mx:
+    mx = changes.get("max_thinking_tokens", defaults.max_thinking_tokens)
+    mn = changes.get("min_thinking_tokens", defaults.min_thinking_tokens)
+    if isinstance(mx, int) and mn > mx:  # said in the request's terms, before the engine's
         raise RequestError(
             f"min_thinking_tokens ({mn}) is above the thinking budget ({mx}); lower the minimum "
             "or raise the budget",
             param="min_thinking_tokens",
         )
+    try:
+        policy = defaults.with_(**changes)
+    except Exception as e:  # S1Error: a value the engine refuses
+        raise RequestError(str(e)) from None
 
     fmt = f.get("thinking_format")
     if fmt is not None:
