@@ -41,6 +41,17 @@ NOT_HERE = {
     "python -m s1_train.recipes.tiny_s1 --out runs/tiny-s1 --install": (
         "rebuilds the shipped model: 24 min on a 2-core CPU, and --install replaces it"
     ),
+    "s1 serve -m simplescaling/s1.1-32B --backend vllm --tensor-parallel-size 4 --host 0.0.0.0 "
+    "--port 8000 --api-key $KEY --max-thinking 8192": "a hub model (no network here) on 4 GPUs",
+    "ID=chatcmpl-...": "the id of a live stream (tests/serve/test_control.py steers one so)",
+    "curl -s localhost:8000/v1/requests/$ID/control -H Authorization: Bearer sk-local -H "
+    'Content-Type: application/json -d {"action": "force_wait"}': (
+        "the id of a live stream (tests/serve/test_control.py steers one so)"
+    ),
+    'curl -s localhost:8000/v1/requests/$ID/control -H "Authorization: Bearer sk-local" -H '
+    """"Content-Type: application/json" -d '{"action": "end_thinking"}'""": (
+        "the id of a live stream (tests/serve/test_control.py steers one so)"
+    ),
 }
 
 # what a line must print (stdout + stderr), beyond exiting 0
@@ -139,6 +150,9 @@ def test_readme_line(lang: str, line: str, workdir: Path, env: dict[str, str]) -
         return
     if line.startswith("s1 tui"):
         run_tui(line, workdir, env)
+        return
+    if line.startswith("s1 serve"):
+        start_server(line, workdir, env)
         return
     p = subprocess.run(
         ["bash", "-c", line], cwd=workdir, env=env, capture_output=True, text=True, timeout=900
@@ -251,3 +265,30 @@ def run_tui(line: str, workdir: Path, env: dict[str, str]) -> None:
         assert done.read_text().strip() == "0"
     finally:
         subprocess.run(["tmux", "-L", t.socket, "kill-server"], capture_output=True)
+
+
+# ----- s1 serve, in the background for the blocks after it ----------------------------------
+SERVERS: list[subprocess.Popen] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_servers():
+    yield
+    for proc in SERVERS:
+        proc.send_signal(2)  # Ctrl-C: the server stops and exits 0
+        assert proc.wait(60) == 0
+
+
+def start_server(line: str, workdir: Path, env: dict[str, str]) -> None:
+    """Start the server line and return once it serves (the lines after it use it)."""
+    log = workdir / f"serve-{len(SERVERS)}.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            ["bash", "-c", f"exec {line}"], cwd=workdir, env=env, stdout=out, stderr=out
+        )
+    SERVERS.append(proc)
+    deadline = time.monotonic() + 300
+    while "s1 serve: http" not in log.read_text():
+        assert proc.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.2)
