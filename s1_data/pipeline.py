@@ -153,7 +153,7 @@ class Engines:
 
     def token_counter(self, name: str | None) -> tuple[Callable[[str], int], str]:
         """A function counting tokens with the model's tokenizer, or an estimate."""
-        from .traces import estimate_tokens
+        from .stages.traces import estimate_tokens
 
         try:
             key = self.resolve(name)
@@ -356,7 +356,7 @@ class Pipeline:
         return items, [], {"sources": list(self.cfg.sources)}
 
     def _quality(self, items: list, advance: Callable[[int], None]) -> tuple[list, list, dict]:
-        from .quality import run_quality
+        from .stages.quality import run_quality
 
         c = self.cfg
         kept, dropped = run_quality(items, c.dedup_threshold, c.num_perm, c.shingle, advance)
@@ -365,7 +365,7 @@ class Pipeline:
     def _decontaminate(
         self, items: list, advance: Callable[[int], None]
     ) -> tuple[list, list, dict]:
-        from .decontaminate import load_eval_set, run_decontaminate
+        from .stages.decontaminate import load_eval_set, run_decontaminate
 
         ev = load_eval_set(self.cfg.eval_tasks)
         kept, dropped = run_decontaminate(items, ev, self.cfg.ngram, advance)
@@ -380,7 +380,7 @@ class Pipeline:
     def _traces(
         self, items: list, advance: Callable[[int], None], ck: Checkpoint
     ) -> tuple[list, list, dict]:
-        from .traces import run_traces, teacher_policy
+        from .stages.traces import run_traces, teacher_policy
 
         c = self.cfg
         policy = teacher_policy(
@@ -405,8 +405,8 @@ class Pipeline:
     def _difficulty(
         self, items: list, advance: Callable[[int], None], ck: Checkpoint
     ) -> tuple[list, list, dict]:
-        from .difficulty import run_difficulty
-        from .traces import teacher_policy
+        from .stages.difficulty import run_difficulty
+        from .stages.traces import teacher_policy
 
         c = self.cfg
         models = [self.engines.label(m) for m in (c.ref_models or [None])]
@@ -428,7 +428,7 @@ class Pipeline:
     def _diversity(
         self, items: list, advance: Callable[[int], None], ck: Checkpoint
     ) -> tuple[list, list, dict]:
-        from .diversity import classify_policy, run_diversity
+        from .stages.diversity import classify_policy, run_diversity
 
         c = self.cfg
         return run_diversity(
@@ -444,8 +444,8 @@ class Pipeline:
         )
 
     def _select(self, items: list, advance: Callable[[int], None]) -> tuple[list, list, dict]:
-        from .quality import drop_record
-        from .select import select
+        from .stages.quality import drop_record
+        from .stages.select import select
 
         chosen, rest, stats = select(
             items, self.cfg.n, self.cfg.seed, self.cfg.length_bias, advance

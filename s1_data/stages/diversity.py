@@ -3,7 +3,7 @@
 `--classifier lexical` (the default): the offline naive Bayes of `s1_data.msc`, no model.
 `--classifier model`: a model through the engine with a classification prompt; its
 unreadable answers fall back to the lexical classifier (recorded in
-`domain_classifier` as `model:NAME>lexical`). Selection is in `s1_data.select`.
+`domain_classifier` as `model:NAME>lexical`). Selection is in `s1_data.stages.select`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 from s1_engine.errors import S1Error
 from s1_engine.policy import BudgetPolicy
 
-from .msc import Classification, LexicalClassifier, ModelClassifier
-from .pool import call_key
+from ..msc import Classification, LexicalClassifier, ModelClassifier
+from ..pool import call_key
 
 CLASSIFIERS = ("lexical", "model")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from s1_eval.grading import grade
 
-from .pool import call_key
+from ..pool import call_key
 from .quality import drop_record
 
 _FINAL = re.compile(r"final answer\s*[:：]?\s*", re.IGNORECASE)

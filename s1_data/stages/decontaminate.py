@@ -62,7 +62,7 @@ def load_eval_set(specs: Sequence[str] | None) -> EvalSet:
     """
     from s1_eval.tasks import list_tasks, load_task
 
-    from .pool import load_source
+    from ..pool import load_source
 
     ev = EvalSet()
     if specs is None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from s1_engine.policy import BudgetPolicy, SamplingConfig
 
-from .pool import call_key
+from ..pool import call_key
 from .quality import drop_record
 
 _PIECES = re.compile(r"\w+|[^\w\s]")
