@@ -121,6 +121,8 @@ class StageProgress:
 
 
 class Pipeline:
+    """One run of `cfg`: validated when made (before anything loads), run by `run()`."""
+
     def __init__(
         self,
         cfg: CurateConfig,
