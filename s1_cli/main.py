@@ -30,8 +30,7 @@ def _quiet_libraries() -> None:
 
 
 def _register() -> None:
-    from s1_data import cli as curate_cli
-
+    from .commands import curate as curate_cli
     from .commands import eval as eval_cmd
     from .commands import generate, train, tui
 
