@@ -42,6 +42,13 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _damaged(path: Path, good_rows: int) -> bool:
+    """A file with a line that did not parse, or a last line without its newline."""
+    data = path.read_bytes()
+    lines = [x for x in data.splitlines() if x.strip()]
+    return (bool(data) and not data.endswith(b"\n")) or len(lines) != good_rows
+
+
 class StageFiles:
     """The stages folder: what each finished stage kept and dropped, and state.json (its
     fingerprint, counts, stats and time), the record a rerun resumes from."""
@@ -120,6 +127,8 @@ class Checkpoint:
             rows = read_jsonl(path)
             if rows and rows[0].get("fingerprint") == fp:
                 self.done = {r["key"]: r for r in rows[1:] if "key" in r}
+                if _damaged(path, len(rows)):  # a torn or broken line: rewrite it whole, so
+                    write_jsonl(path, [rows[0], *self.done.values()])  # appends stay readable
             else:
                 path.unlink()
         if not path.exists():

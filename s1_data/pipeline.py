@@ -27,6 +27,7 @@ from typing import Any
 
 from s1_engine.errors import S1Error
 from s1_engine.options import check, option
+from s1_engine.rundir import RunFolder
 from s1_engine.settings import EngineOptions
 
 from .checkpoint import Checkpoint, StageFiles, fingerprint, read_jsonl, write_jsonl
@@ -44,7 +45,11 @@ class CurateConfig:
 
     pool: list[str] | None = option(None, "A pool source (repeatable).", panel=P_DATA, short="-p")
     out: str | None = option(
-        None, "Output folder (dataset, report, stage files).", panel=P_DATA, short="-o"
+        None,
+        "Output folder (dataset, report, stage files).",
+        panel=P_DATA,
+        short="-o",
+        out_dir=True,
     )
     limit: int | None = option(
         None,
@@ -62,6 +67,13 @@ class CurateConfig:
         example="--batch-size 32",
     )
     quiet: bool = option(False, "No progress bars.", panel=P_DATA, short="-q", negatable=False)
+    overwrite: bool = option(
+        False,
+        "Replace a finished run in --out made of other stages (a stage alone into a "
+        "pipeline's folder, or the pipeline into a stage's).",
+        panel=P_DATA,
+        negatable=False,
+    )
     stages: tuple[str, ...] = NAMES
     settings: tuple[Any, ...] = ()  # e.g. (SelectSettings(n=100), QualitySettings(...))
     engine: EngineOptions = field(default_factory=EngineOptions)
@@ -218,6 +230,18 @@ class Pipeline:
         return items, [], {"sources": list(self.cfg.pool or [])}
 
     def run(self) -> dict[str, Any]:
+        """Lock the output folder and run: one writer at a time, and one set of stages per
+        folder (a stage alone never replaces a pipeline's result silently)."""
+        with RunFolder(self.out, "curate") as folder:
+            folder.claim(
+                {"stages": list(self.cfg.stages)},
+                self.cfg.overwrite,
+                clear=_clear,
+                has_results=lambda p: (p / "report.json").exists(),
+            )
+            return self._run()
+
+    def _run(self) -> dict[str, Any]:
         from .export import export_dataset
         from .pool import fingerprint_sources
         from .report import build_report, write_report
@@ -255,6 +279,16 @@ class Pipeline:
         )
         write_report(report, self.out)
         return report
+
+
+def _clear(out: Path) -> None:
+    """--overwrite: remove a finished run's dataset, report and stage files."""
+    import shutil
+
+    for name in ("data", "stages"):
+        shutil.rmtree(out / name, ignore_errors=True)
+    for name in ("README.md", "report.md", "report.json", "dropped.jsonl"):
+        (out / name).unlink(missing_ok=True)
 
 
 def _quiet_datasets() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Annotated, Any
@@ -111,6 +112,7 @@ def run_curate(cfg: CurateConfig) -> None:
     pipeline = Pipeline(cfg, on_progress=bars, build=None if cfg.quiet else bars.build)
     with bars:
         report = pipeline.run()
+    skipped_note(report)
     if cfg.quiet:
         return
     print("stage          in   kept  dropped")
@@ -121,6 +123,20 @@ def run_curate(cfg: CurateConfig) -> None:
     print(
         f"wrote {report['output']['path']} ({report['output']['rows']} items); report: {cfg.out}/report.md"
     )
+
+
+def skipped_note(report: dict) -> None:
+    """Say it on the terminal (not only in report.json) when decontamination could not
+    check some evaluation tasks: offline, the hub tasks do not load."""
+    for s in report.get("stages", []):
+        skipped = s.get("stats", {}).get("eval_tasks_skipped") or {}
+        if s.get("name") == "decontaminate" and skipped:
+            print(
+                f"note: decontamination did not check {len(skipped)} evaluation task(s) that "
+                f"do not load here ({', '.join(sorted(skipped))}; offline?): pass "
+                "--eval-tasks FILE with local copies of their questions to check them",
+                file=sys.stderr,
+            )
 
 
 class StageBars:

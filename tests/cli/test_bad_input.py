@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 
 from s1_cli.main import main
+from s1_data.pipeline import CurateConfig
+from s1_data.stages import settings_classes
 from s1_engine.options import _base, flag_of, option_fields
 from s1_engine.settings import EngineOptions, PolicyOptions
 from s1_eval.settings import EvalOptions
@@ -25,6 +27,10 @@ COMMANDS = {
     ),
     "train": (["train", "{tmp}/data.jsonl"], (TrainConfig,)),
     "tui": (["tui"], (EngineOptions, PolicyOptions, TuiOptions)),
+    "curate": (
+        ["curate", "run", "{tmp}/data.jsonl", "--out", "{tmp}/o"],
+        (CurateConfig, *settings_classes(), EngineOptions),
+    ),
 }
 
 
