@@ -179,7 +179,7 @@ def main() -> None:
                     rec["prefix_cache_reset_error"] = err
                 folder = tmp / f"{name}-{rep}"
                 t = time.perf_counter()
-                summary = run_eval(engine, spec, folder, progress=False)
+                summary = run_eval(engine, spec, folder)
                 dt = time.perf_counter() - t
                 samples = {
                     r["key"]: r

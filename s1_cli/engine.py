@@ -22,11 +22,10 @@ def start_engine(opts: EngineOptions, command: str, seed: int = 0, workload: str
 
 def loading_line(text: str) -> Any:
     """A spinner with `text` on the terminal (on a private handle: fds 1 and 2 point at
-    the log meanwhile); a plain line when stderr is not a terminal."""
+    the log meanwhile); nothing when stderr is not a terminal (scripts read it)."""
     from rich.console import Console
 
     if not sys.stderr.isatty():
-        print(text, file=sys.stderr, flush=True)
         return contextlib.nullcontext()
     console = Console(file=terminal_stream(), highlight=False)
     return console.status(text, spinner="dots")

@@ -30,8 +30,7 @@ def _quiet_libraries() -> None:
 
 
 def _register() -> None:
-    from s1_data import cli as curate_cli
-
+    from .commands import curate as curate_cli
     from .commands import eval as eval_cmd
     from .commands import generate, serve, train, tui
 
@@ -78,10 +77,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _usage_line(e: Exception) -> str:
     message = " ".join(e.format_message().split())  # type: ignore[attr-defined]
-    ctx = getattr(e, "ctx", None)
-    where = ctx.command_path if ctx is not None else "s1"
-    where = "s1" + where[where.index(" ") :] if " " in where else "s1"
-    return f"{message} (see {where} --help)"
+    names, ctx = [], getattr(e, "ctx", None)
+    while ctx is not None and ctx.parent is not None:  # the sub-command names, not the
+        names.append(ctx.info_name)  # program's (which is "python -m ..." under a runner)
+        ctx = ctx.parent
+    return f"{message} (see {' '.join(['s1', *reversed(names)])} --help)"
 
 
 if __name__ == "__main__":

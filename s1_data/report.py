@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .select import entropy
+from .stages.select import entropy
 
 EXAMPLES_PER_REASON = 5
 

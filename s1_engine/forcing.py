@@ -14,42 +14,16 @@ and is never exceeded, because each backend request asks for at most the tokens 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
 
 from . import events as ev
 from .budget import closing_reserve, thinking_budget
 from .errors import S1Error
 from .events import Cause, Event, Segment
 from .formats import BoundFormat
-from .policy import BudgetPolicy, SamplingConfig
+from .policy import BudgetPolicy
+from .steps import PRE_MAX_TOKENS, STOP_STRING_WINDOW, Phase, Step, Tokens
 
-Phase = Literal["pre", "think", "answer", "done"]
-PRE_MAX_TOKENS = 256  # tokens a model may write before it opens thinking by itself
-STOP_STRING_WINDOW = 24  # tokens decoded to look for a multi-token stop string
-
-
-@dataclass(frozen=True)
-class Step:
-    """One backend request: continue `context_ids` by at most `max_tokens`."""
-
-    context_ids: list[int]
-    max_tokens: int
-    stop_ids: frozenset[int]
-    sampling: SamplingConfig
-    phase: Phase
-    number: int  # 0, 1, 2, ... per machine; seeds and request ids derive from it
-    min_tokens: int = 0  # the stop ids may not be sampled before this many tokens
-
-
-@dataclass(frozen=True)
-class Tokens:
-    """Raw ids appended to the output (the session turns them into a TokenDelta)."""
-
-    segment: Segment
-    ids: tuple[int, ...]
-    forced: bool
-    start: int  # index in the output where these ids begin
+__all__ = ["BudgetForcer", "Phase", "Step", "Tokens"]
 
 
 class BudgetForcer:
@@ -230,6 +204,26 @@ class BudgetForcer:
                 return True
             return False
         return True
+
+    def feed_many(self, tokens: Sequence[int]) -> bool:
+        """`feed` for a batch of tokens (a final-only backend request): the same result,
+        with a run of plain thinking tokens appended in one go. True: cut the request."""
+        room = self.budget - self.thinking_tokens
+        if self.phase == "think" and not self.fmt.think_stop_strings and room > 0:
+            stops = self.fmt.think_stop_ids
+            n = next((i for i, t in enumerate(tokens) if t in stops), len(tokens))
+            run = list(tokens[: min(n, room)])
+            if run:
+                self._append(run, "think", False)
+                self._after_wait = False
+            if len(run) == room:
+                self._end_thinking("budget")
+                return True
+            if n < len(tokens):
+                self._end_attempt(tokens[n])
+                return True
+            return False
+        return any(self.feed(t) for t in tokens)
 
     def on_request_end(self, reason: str) -> None:
         """The backend ended a request by itself, without a token `feed()` cut on.

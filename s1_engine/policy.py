@@ -58,11 +58,6 @@ class BudgetPolicy:
                 f"min thinking tokens must be >= 0, got {self.min_thinking_tokens}",
                 "e.g. --min-thinking 0",
             )
-        if isinstance(m, int) and not isinstance(m, bool) and self.min_thinking_tokens > m:
-            raise S1Error(
-                f"min thinking tokens ({self.min_thinking_tokens}) is above the budget ({m})",
-                "lower --min-thinking or raise --max-thinking",
-            )
         if self.num_ignore < 0:
             raise S1Error(f"num_ignore must be >= 0, got {self.num_ignore}", "e.g. --num-ignore 2")
         if self.answer_max_tokens < 1:

@@ -291,11 +291,10 @@ class Session:
                         raise payload
                     chunk: Chunk = payload
                     got_tokens = got_tokens or bool(chunk.token_ids)
-                    cut = False
-                    for token in chunk.token_ids:
-                        if m.feed(token):
-                            cut = True
-                            break
+                    if self.live:  # one stream item per sampled token
+                        cut = any(m.feed(token) for token in chunk.token_ids)
+                    else:  # batch work: a request's tokens in one go
+                        cut = m.feed_many(chunk.token_ids)
                     if not cut and chunk.finish_reason is not None:
                         if not got_tokens:
                             raise RuntimeError("the backend ended a request without a token")

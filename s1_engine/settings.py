@@ -71,6 +71,14 @@ class EngineOptions:
         negatable=False,
     )
 
+    def __post_init__(self) -> None:
+        if self.backend == "hf" and self.engine_args():
+            names = ", ".join(sorted(self.engine_args()))
+            raise S1Error(
+                f"vLLM engine settings ({names}) do nothing on the transformers backend",
+                "add --backend vllm, or leave them out",
+            )
+
     def engine_args(self) -> dict[str, Any]:
         """vLLM engine arguments, passed through unchanged."""
         args: dict[str, Any] = {}
@@ -145,14 +153,24 @@ class PolicyOptions:
 
     def policy(self) -> BudgetPolicy:
         """One policy from single values."""
+        budget = parse_budget(self.max_thinking)
+        self._check_min(budget)
         return self.policy_base().with_(
-            max_thinking_tokens=parse_budget(self.max_thinking),
-            num_ignore=_parse_int(self.num_ignore, "--num-ignore"),
+            max_thinking_tokens=budget, num_ignore=_parse_int(self.num_ignore, "--num-ignore")
         )
+
+    def _check_min(self, budget: int | str) -> None:
+        if isinstance(budget, int) and self.min_thinking > budget:
+            raise S1Error(
+                f"--min-thinking {self.min_thinking} is above --max-thinking {budget}",
+                "lower --min-thinking or raise --max-thinking",
+            )
 
     def grid(self) -> list[BudgetPolicy]:
         """Every combination of the comma-separated budgets and "Wait" counts."""
         budgets = [parse_budget(b) for b in _split(self.max_thinking, "--max-thinking")]
+        for b in budgets:
+            self._check_min(b)
         ignores = [_parse_int(n, "--num-ignore") for n in _split(self.num_ignore, "--num-ignore")]
         base = self.policy_base()
         return [base.with_(max_thinking_tokens=b, num_ignore=n) for b in budgets for n in ignores]

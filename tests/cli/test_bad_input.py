@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 
 from s1_cli.main import main
+from s1_data.pipeline import CurateConfig
+from s1_data.stages import settings_classes
 from s1_engine.options import _base, flag_of, option_fields
 from s1_engine.settings import EngineOptions, PolicyOptions
 from s1_eval.settings import EvalOptions
@@ -25,6 +27,10 @@ COMMANDS = {
     ),
     "train": (["train", "{tmp}/data.jsonl"], (TrainConfig,)),
     "tui": (["tui"], (EngineOptions, PolicyOptions, TuiOptions)),
+    "curate": (
+        ["curate", "run", "{tmp}/data.jsonl", "--out", "{tmp}/o"],
+        (CurateConfig, *settings_classes(), EngineOptions),
+    ),
 }
 
 
@@ -95,3 +101,36 @@ def test_a_bad_value_is_one_line_and_exit_2(capsys, tmp, name, flag, value, need
     argv = [a.format(tmp=tmp) for a in argv] + [flag, value.format(tmp=tmp)]
     code = main(argv)
     one_line_error(code, capsys.readouterr().err, needle)
+
+
+@pytest.mark.parametrize(
+    "argv,needles",
+    [
+        (["generate", "q", "--min-thinking", "100", "--max-thinking", "10"], ["--min-thinking"]),
+        (
+            ["generate", "q", "--backend", "hf", "--engine-arg", "enforce_eager=true"],
+            ["--backend vllm"],
+        ),
+        (["generate", "q", "--dtype", "float8"], ["--dtype"]),
+        (["train", "{tmp}/data.jsonl", "--epochs", "0"], ["--epochs"]),
+        (["train", "{tmp}/data.jsonl", "--batch-size", "0"], ["--batch-size"]),
+        (["train", "{tmp}/data.jsonl", "--max-steps", "0"], ["--max-steps"]),
+        (["train", "{tmp}/data.jsonl", "--lr", "-1"], ["--lr"]),
+        (["train", "{tmp}/data.jsonl", "--scheduler", "cosinus"], ["--scheduler"]),
+        (["train", "{tmp}/data.jsonl", "--recipe", "{tmp}/lr.yaml"], ["learning_rate", "float"]),
+        (["train", "{tmp}/data.jsonl", "--recipe", "{tmp}/extra.yaml"], ["extra", "no_such_arg"]),
+        (["eval", "--task", "{tmp}/empty.jsonl", "--out", "{tmp}/o"], ["empty.jsonl", "empty"]),
+        (["eval", "--task", "{tmp}/bad.jsonl", "--out", "{tmp}/o"], ["line 2", "bad.jsonl"]),
+        (["evall"], ["No such command", "s1 --help"]),
+        (["eval", "comapre", "a", "b"], ["compare"]),
+        (["eval", "--limit", "abc"], ["--limit"]),
+        (["tiny-model", "{tmp}/a-file"], ["a-file"]),
+    ],
+)
+def test_the_cases_of_the_issue(capsys, tmp, argv, needles):
+    (tmp / "lr.yaml").write_text("learning_rate: fast\n")
+    (tmp / "extra.yaml").write_text("extra:\n  no_such_arg: 1\n")
+    (tmp / "empty.jsonl").write_text("\n")
+    (tmp / "bad.jsonl").write_text('{"question": "q", "answer": "a"}\n{"question": "q2", "ans\n')
+    code = main([a.format(tmp=tmp) for a in argv])
+    one_line_error(code, capsys.readouterr().err, *needles)

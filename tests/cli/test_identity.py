@@ -169,3 +169,30 @@ def test_a_torn_checkpoint_is_set_aside_and_the_run_resumes(capsys, tmp_path, sf
     assert report["global_steps"] == 3
     steps = [json.loads(x)["step"] for x in (out / "loss_log.jsonl").read_text().splitlines()]
     assert steps == sorted(set(steps))  # no step logged twice after the resume
+
+
+def test_curate_a_stage_alone_never_replaces_another_runs_result(capsys, tmp_path):
+    pool, out = write_task(tmp_path / "pool.jsonl", TASK), tmp_path / "cur"
+    # offline, decontamination cannot load the hub tasks: it says so on the terminal
+    assert main(["curate", "decontaminate", str(pool), "--out", str(out), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "note: decontamination did not check" in err and "aime24" in err
+    card = (out / "README.md").read_text()
+    code = main(["curate", "quality", str(pool), "--out", str(out), "--quiet"])
+    one_line_error(code, capsys.readouterr().err, "stages", "--overwrite")
+    assert (out / "README.md").read_text() == card
+    assert main(["curate", "quality", str(pool), "--out", str(out), "--quiet", "--overwrite"]) == 0
+
+
+def test_a_torn_model_call_file_is_repaired_before_the_next_append(tmp_path):
+    from s1_data.checkpoint import Checkpoint, read_jsonl
+
+    path = tmp_path / "calls.jsonl"
+    ck = Checkpoint(path, "fp")
+    ck.save([{"key": "a", "out": 1}, {"key": "b", "out": 2}])
+    path.write_bytes(path.read_bytes() + b'{"key": "c", "ou')  # killed mid-line
+    again = Checkpoint(path, "fp")
+    assert set(again.done) == {"a", "b"}
+    again.save([{"key": "d", "out": 4}])
+    assert [r.get("key") for r in read_jsonl(path)] == [None, "a", "b", "d"]
+    assert path.read_bytes().endswith(b"\n")

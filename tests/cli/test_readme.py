@@ -186,7 +186,7 @@ class Tmux:
     def keys(self, *keys: str, literal: bool = False) -> None:
         self("send-keys", "-t", "s1", *(["-l"] if literal else []), *keys)
 
-    def wait_for(self, *needles: str, timeout: float = 120.0, until=None) -> str:
+    def wait_for(self, *needles: str, timeout: float = 600.0, until=None) -> str:
         deadline = time.monotonic() + timeout
         while True:
             text = self.screen()
@@ -200,7 +200,7 @@ class Tmux:
 
 def ask_see_wait_quit(t: Tmux, backend: str) -> None:
     """Ask the example question, see the answer, force a Wait after it, see the new end."""
-    t.wait_for(f"tiny-s1 · {backend}", "ready", timeout=240)
+    t.wait_for(f"tiny-s1 · {backend}", "ready")
     t.keys(Q, literal=True)
     t.keys("Enter")
     t.wait_for("Final Answer: 5", "done: stop")  # the model stops too early
@@ -216,7 +216,7 @@ def demo_columns(t: Tmux, backend: str) -> None:
 
 
 def asked_at_start(t: Tmux, backend: str) -> None:
-    screen = t.wait_for("⟪Wait · budget⟫", "Final Answer: 7", "done: stop", timeout=240)
+    screen = t.wait_for("⟪Wait · budget⟫", "Final Answer: 7", "done: stop")
     assert "256" in screen
 
 

@@ -162,3 +162,36 @@ def test_bad_policies_are_one_line_errors():
 def test_prompt_longer_than_the_context(tok):
     with pytest.raises(S1Error, match="context"):
         machine(tok, BudgetPolicy(), context=8)
+
+
+def test_feeding_a_batch_equals_feeding_token_by_token(tok):
+    """feed_many (batch sessions) leaves the machine exactly as feed() one by one does."""
+    rng = random.Random(1)
+    stop_ids = sorted(bind_format(S1, tok).think_stop_ids)
+    for _ in range(300):
+        policy = BudgetPolicy(
+            max_thinking_tokens=rng.choice([3, 8, 20, 60]), num_ignore=rng.randint(0, 3)
+        )
+        a, b = machine(tok, policy), machine(tok, policy)
+        for _ in range(12):
+            step_a, step_b = a.next_step(), b.next_step()
+            if step_a is None:
+                assert step_b is None
+                break
+            chunk = [
+                rng.choice(stop_ids) if rng.random() < 0.1 else rng.randrange(len(tok))
+                for _ in range(min(step_a.max_tokens, rng.randint(1, 12)))
+            ]
+            cut_a = any(a.feed(t) for t in chunk)
+            cut_b = b.feed_many(chunk)
+            assert cut_a == cut_b
+            if not cut_a:
+                a.on_request_end("length")
+                b.on_request_end("length")
+            assert (a.out, a.segments, a.forced, a.events) == (
+                b.out,
+                b.segments,
+                b.forced,
+                b.events,
+            )
+            assert (a.phase, a.thinking_tokens) == (b.phase, b.thinking_tokens)

@@ -4,6 +4,9 @@ Repeat until N: pick a domain uniformly at random among those with items left, t
 item within it with probability favouring longer traces: items ranked by `trace_tokens`
 (longest first) get weight 2^(-bias * rank) (s1: bias 1; bias 0 is uniform). Without
 replacement; a domain with no items left leaves the draw.
+
+Settings: `SelectSettings` (below); the stage (`depends_on`, `ready`, `run`, `STAGE`): at
+the end.
 """
 
 from __future__ import annotations
@@ -12,9 +15,27 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from s1_engine.errors import S1Error
+from s1_engine.options import option
+
+from .base import P_DIV, Job, Result, Rows, Stage, drop_record
+
+
+@dataclass
+class SelectSettings:
+    n: int = option(
+        1000, "How many items to select.", panel=P_DIV, short="-n", min=1, example="--n 1000"
+    )
+    length_bias: float = option(
+        1.0,
+        "Within a domain, weight 2^(-bias * rank by trace length); 1 as s1, 0 uniform.",
+        panel=P_DIV,
+        min=0,
+        example="--length-bias 1",
+    )
 
 
 def entropy(counts: Counter | dict) -> float:
@@ -85,3 +106,40 @@ def select(
             "entropy_candidates": round(entropy(pool_hist), 4),
         },
     )
+
+
+# ----- the stage -------------------------------------------------------------------------
+def depends_on(job: Job) -> dict[str, Any]:
+    s = job.get(SelectSettings)
+    return {"n": s.n, "bias": s.length_bias, "seed": job.seed}
+
+
+def ready(pool: Rows, job: Job) -> None:
+    """Fail before any model runs when the pool is smaller than N."""
+    n = job.get(SelectSettings).n
+    if n > len(pool):
+        raise S1Error(
+            f"asked to select {n} items but the pool has only {len(pool)}",
+            f"lower --n to at most {len(pool)}, or add sources to the pool",
+        )
+
+
+def run(items: Rows, job: Job) -> Result:
+    s = job.get(SelectSettings)
+    chosen, rest, stats = select(items, s.n, job.seed, s.length_bias, job.advance)
+    dropped = [
+        drop_record(it, "select", "not_selected", f"domain {it.get('domain')}") for it in rest
+    ]
+    return chosen, dropped, stats
+
+
+STAGE = Stage(
+    "select",
+    "selection",
+    "Select N items: a domain uniformly, then favouring longer traces.",
+    (SelectSettings,),
+    depends_on,
+    run,
+    ready=ready,
+    picks=True,
+)

@@ -6,18 +6,41 @@ answers are graded with `s1_eval.grading.grade`, the grader `s1 eval` uses, so
 the others keep, per model, whether it solved the item and how long it thought.
 The trace length (`trace_tokens`, from the traces stage) is the second signal, used
 by selection.
+
+Settings: `DifficultySettings` (below) and the traces stage's `GenerationSettings`;
+the stage (`depends_on`, `run`, `STAGE`): at the end.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from s1_eval.grading import grade
+from s1_engine.options import option
+from s1_engine.policy import parse_budget
 
-from .pool import call_key
-from .quality import drop_record
+from ..pool import call_key
+from .base import P_GEN, Job, Result, Rows, Stage, drop_record
+from .traces import GenerationSettings, teacher_policy
+
+
+@dataclass
+class DifficultySettings:
+    ref_models: list[str] = option(
+        factory=list,
+        help="Reference model (repeatable; default: --model). Items all of them solve are dropped.",
+        panel=P_GEN,
+        flag="--ref-model",
+    )
+    ref_max_thinking: str = option(
+        "auto", "Cap on the reference models' thinking tokens.", panel=P_GEN
+    )
+
+    def validate(self) -> None:
+        parse_budget(self.ref_max_thinking)
+
 
 _FINAL = re.compile(r"final answer\s*[:：]?\s*", re.IGNORECASE)
 
@@ -31,6 +54,8 @@ def is_correct(answer: str, reference: str | None, kind: str | None) -> tuple[bo
     """Graded by `s1_eval.grading.grade`; where the grader reads no expression at all
     from the answer (plain words, which math-verify does not parse), an exact match of
     the normalized answer text with the reference counts as solved."""
+    from s1_eval.grading import grade
+
     if not reference:
         return False, ""
     try:
@@ -104,3 +129,50 @@ def run_difficulty(
         else:
             kept.append(item)
     return kept, dropped, {"models": list(models), "solved_by_model": solved_by}
+
+
+# ----- the stage -------------------------------------------------------------------------
+def _models(job: Job) -> list[str | None]:
+    """The reference models (none given: the engine's --model)."""
+    return list(job.get(DifficultySettings).ref_models or [None])
+
+
+def depends_on(job: Job) -> dict[str, Any]:
+    s, g = job.get(DifficultySettings), job.get(GenerationSettings)
+    return {
+        "refs": [job.engines.label(m) for m in _models(job)],
+        "max": s.ref_max_thinking,
+        "ans": g.answer_max_tokens,
+        "temp": g.temperature,
+        "seed": job.seed,
+        **job.engine_key(),
+    }
+
+
+def run(items: Rows, job: Job) -> Result:
+    s, g = job.get(DifficultySettings), job.get(GenerationSettings)
+    names = {job.engines.label(m): m for m in _models(job)}
+    policy = teacher_policy(
+        parse_budget(s.ref_max_thinking), g.answer_max_tokens, g.temperature, job.seed
+    )
+    return run_difficulty(
+        items,
+        [job.engines.label(m) for m in _models(job)],
+        lambda label: job.engines.get(names[label]),
+        policy,
+        job.calls.done,
+        job.calls.save,
+        job.batch_size,
+        job.advance,
+    )
+
+
+STAGE = Stage(
+    "difficulty",
+    "difficulty",
+    "Drop what every reference model solves (graded as in s1 eval).",
+    (DifficultySettings, GenerationSettings),
+    depends_on,
+    run,
+    engine=True,
+)

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from s1_data.select import entropy, select
+from s1_data.stages.select import entropy, select
 from s1_engine.errors import S1Error
 
 

@@ -4,18 +4,51 @@ The teacher runs through the engine with budget forcing off (thinking ends when 
 model ends it, up to the context; no "Wait"). Every kept item gets `trace_tokens`,
 the trace length in tokens of the teacher's tokenizer (or a word-piece estimate
 when no tokenizer is at hand), the second difficulty signal used by selection.
+
+Settings: `TracesSettings`, and `GenerationSettings` (shared with the difficulty stage);
+the stage (`depends_on`, `run`, `STAGE`): at the end.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from s1_engine.policy import BudgetPolicy, SamplingConfig
+from s1_engine.options import option
+from s1_engine.policy import BudgetPolicy, SamplingConfig, parse_budget
 
-from .pool import call_key
-from .quality import drop_record
+from ..pool import call_key
+from .base import P_GEN, Job, Result, Rows, Stage, drop_record
+
+
+@dataclass
+class TracesSettings:
+    teacher: str | None = option(
+        None, "Model that writes missing traces (default: --model).", panel=P_GEN
+    )
+    max_thinking: str = option(
+        "auto", "Cap on the teacher's thinking tokens (auto = the context).", panel=P_GEN
+    )
+    regenerate_traces: bool = option(
+        False,
+        "Generate traces for every item, not only where missing.",
+        panel=P_GEN,
+        negatable=False,
+    )
+
+    def validate(self) -> None:
+        parse_budget(self.max_thinking)
+
+
+@dataclass
+class GenerationSettings:
+    """How the teacher and the reference models answer (the traces and difficulty stages)."""
+
+    answer_max_tokens: int = option(1024, "Tokens allowed for each answer.", panel=P_GEN, min=1)
+    temperature: float = option(0.0, "Sampling temperature (0 = greedy).", panel=P_GEN, min=0)
+
 
 _PIECES = re.compile(r"\w+|[^\w\s]")
 
@@ -120,3 +153,50 @@ def run_traces(
                 item["trace_source"] = "pool"
         kept.append(item)
     return kept, dropped, {"generated": generated, "from_pool": len(items) - generated}
+
+
+# ----- the stage -------------------------------------------------------------------------
+def depends_on(job: Job) -> dict[str, Any]:
+    s, g = job.get(TracesSettings), job.get(GenerationSettings)
+    return {
+        "teacher": job.engines.label(s.teacher),
+        "max": s.max_thinking,
+        "ans": g.answer_max_tokens,
+        "temp": g.temperature,
+        "seed": job.seed,
+        "regen": s.regenerate_traces,
+        **job.engine_key(),
+    }
+
+
+def run(items: Rows, job: Job) -> Result:
+    s, g = job.get(TracesSettings), job.get(GenerationSettings)
+    policy = teacher_policy(
+        parse_budget(s.max_thinking), g.answer_max_tokens, g.temperature, job.seed
+    )
+    count, by = job.engines.token_counter(s.teacher)
+    kept, dropped, stats = run_traces(
+        items,
+        lambda: job.engines.get(s.teacher),
+        job.engines.label(s.teacher),
+        policy,
+        count,
+        job.calls.done,
+        job.calls.save,
+        job.batch_size,
+        s.regenerate_traces,
+        job.advance,
+    )
+    stats["tokens_counted_by"] = by
+    return kept, dropped, stats
+
+
+STAGE = Stage(
+    "traces",
+    "traces",
+    "Generate missing reasoning traces with a teacher model; record their length.",
+    (TracesSettings, GenerationSettings),
+    depends_on,
+    run,
+    engine=True,
+)

@@ -7,16 +7,16 @@ import json
 import pytest
 
 from s1_data.pipeline import CurateConfig, Engines, run_pipeline
+from s1_data.stages.decontaminate import DecontaminateSettings
+from s1_data.stages.select import SelectSettings
 
 from .planted import SOLVED
 
 
-def _config(pool, evalfile, out, **kw) -> CurateConfig:
-    kw.setdefault("n", 15)
+def _config(pool, evalfile, out, n=15, **kw) -> CurateConfig:
     kw.setdefault("batch_size", 8)
-    return CurateConfig(
-        sources=[str(pool)], out=str(out), eval_tasks=[str(evalfile)], quiet=True, **kw
-    )
+    settings = (DecontaminateSettings(eval_tasks=str(evalfile)), SelectSettings(n=n))
+    return CurateConfig(pool=[str(pool)], out=str(out), settings=settings, quiet=True, **kw)
 
 
 @pytest.fixture(scope="module")

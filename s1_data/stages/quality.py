@@ -4,6 +4,8 @@ Each dropped item keeps a reason code (the keys of `REASONS`) and a detail strin
 Checks run in this order; the first that fails names the reason:
 missing_field, garbled_encoding, image_reference, ascii_art, broken_formatting,
 then exact_duplicate and near_duplicate (MinHash LSH, datasketch) among the rest.
+
+Settings: `QualitySettings` (below); the stage (`depends_on`, `run`, `STAGE`): at the end.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from s1_engine.options import option
+
+from .base import P_QUAL, Job, Result, Rows, Stage, drop_record
+
 REASONS = {
     "missing_field": "a required field (question, solution) is missing or empty",
     "garbled_encoding": "mojibake, replacement characters or control characters",
@@ -24,6 +30,21 @@ REASONS = {
     "exact_duplicate": "the same question (after normalizing case, spaces, punctuation)",
     "near_duplicate": "almost the same question (MinHash Jaccard over word shingles)",
 }
+
+
+@dataclass
+class QualitySettings:
+    dedup_threshold: float = option(
+        0.8,
+        "MinHash Jaccard at or above which two questions are near-duplicates.",
+        panel=P_QUAL,
+        above=0,
+        max=1,
+        example="--dedup-threshold 0.8",
+    )
+    num_perm: int = option(128, "MinHash permutations.", panel=P_QUAL, min=1)
+    shingle: int = option(3, "Words per shingle for MinHash.", panel=P_QUAL, min=1)
+
 
 _IMAGE = re.compile(
     r"!\[[^\]]*\]\([^)]*\)"  # markdown image
@@ -227,12 +248,23 @@ def run_quality(
     return kept, dropped
 
 
-def drop_record(item: dict[str, Any], stage: str, reason: str, detail: str) -> dict[str, Any]:
-    q = item.get("question")
-    return {
-        "id": item.get("id"),
-        "stage": stage,
-        "reason": reason,
-        "detail": detail,
-        "question": (q[:300] if isinstance(q, str) else q),
-    }
+# ----- the stage -------------------------------------------------------------------------
+def depends_on(job: Job) -> dict[str, Any]:
+    s = job.get(QualitySettings)
+    return {"t": s.dedup_threshold, "p": s.num_perm, "s": s.shingle}
+
+
+def run(items: Rows, job: Job) -> Result:
+    s = job.get(QualitySettings)
+    kept, dropped = run_quality(items, s.dedup_threshold, s.num_perm, s.shingle, job.advance)
+    return kept, dropped, {"dedup_threshold": s.dedup_threshold, "shingle_words": s.shingle}
+
+
+STAGE = Stage(
+    "quality",
+    "quality",
+    "Drop broken, badly formatted and duplicate items (with reasons).",
+    (QualitySettings,),
+    depends_on,
+    run,
+)

@@ -3,21 +3,46 @@
 `--classifier lexical` (the default): the offline naive Bayes of `s1_data.msc`, no model.
 `--classifier model`: a model through the engine with a classification prompt; its
 unreadable answers fall back to the lexical classifier (recorded in
-`domain_classifier` as `model:NAME>lexical`). Selection is in `s1_data.select`.
+`domain_classifier` as `model:NAME>lexical`). Selection is in `s1_data.stages.select`.
+
+Settings: `DiversitySettings` (below); the stage (`depends_on`, `run`, `STAGE`): at the end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from s1_engine.errors import S1Error
-from s1_engine.policy import BudgetPolicy
+from s1_engine.options import option
+from s1_engine.policy import BudgetPolicy, parse_budget
 
-from .msc import Classification, LexicalClassifier, ModelClassifier
-from .pool import call_key
+from ..msc import Classification, LexicalClassifier, ModelClassifier
+from ..pool import call_key
+from .base import P_DIV, Job, Result, Rows, Stage
 
 CLASSIFIERS = ("lexical", "model")
+
+
+@dataclass
+class DiversitySettings:
+    classifier: str = option(
+        "lexical",
+        "MSC domain classifier: lexical (offline, no model) or model (--classifier-model "
+        "through the engine).",
+        panel=P_DIV,
+        choices=CLASSIFIERS,
+    )
+    classifier_model: str | None = option(
+        None, "Model for --classifier model (default: --model).", panel=P_DIV
+    )
+    classify_max_thinking: str = option(
+        "512", "Thinking budget of the classifier model.", panel=P_DIV
+    )
+
+    def validate(self) -> None:
+        parse_budget(self.classify_max_thinking)
 
 
 def classify_policy(max_thinking: int | str = 512) -> BudgetPolicy:
@@ -77,3 +102,42 @@ def run_diversity(
         fallbacks += ">" in r["classifier"]
         kept.append(item)
     return kept, [], {"classifier": classifier, "model_fallbacks": fallbacks}
+
+
+# ----- the stage -------------------------------------------------------------------------
+def depends_on(job: Job) -> dict[str, Any]:
+    s = job.get(DiversitySettings)
+    if s.classifier == "lexical":
+        return {"clf": "lexical"}
+    return {
+        "clf": "model",
+        "model": job.engines.label(s.classifier_model),
+        "max": s.classify_max_thinking,
+        **job.engine_key(),
+    }
+
+
+def run(items: Rows, job: Job) -> Result:
+    s = job.get(DiversitySettings)
+    return run_diversity(
+        items,
+        s.classifier,
+        lambda: job.engines.get(s.classifier_model),
+        job.engines.label(s.classifier_model),
+        job.calls.done,
+        job.calls.save,
+        job.batch_size,
+        classify_policy(parse_budget(s.classify_max_thinking)),
+        job.advance,
+    )
+
+
+STAGE = Stage(
+    "diversity",
+    "diversity",
+    "Classify every item into an MSC domain.",
+    (DiversitySettings,),
+    depends_on,
+    run,
+    engine=True,
+)

@@ -84,7 +84,7 @@ def test_model_classifier_reads_codes_and_falls_back():
 
 def test_model_classifier_through_the_engine(hf_engine):
     """The scripted model answers 'xa xb xc': no code, so the lexical fallback decides."""
-    from s1_data.diversity import classify_policy
+    from s1_data.stages.diversity import classify_policy
 
     clf = ModelClassifier(hf_engine, classify_policy(16), "scripted")
     out = clf.classify_many(["Two dice are rolled. What is the probability of a double?"])

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from s1_data.difficulty import is_correct, run_difficulty
 from s1_data.pool import extract_answer, load_pool, normalize_rows
-from s1_data.traces import estimate_tokens, run_traces, teacher_policy
+from s1_data.stages.difficulty import is_correct, run_difficulty
+from s1_data.stages.traces import estimate_tokens, run_traces, teacher_policy
 from s1_engine.errors import S1Error
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from s1_data.decontaminate import EvalSet, load_eval_set, ngrams, run_decontaminate
 from s1_data.pool import load_pool
-from s1_data.quality import check_item, run_quality
+from s1_data.stages.decontaminate import EvalSet, load_eval_set, ngrams, run_decontaminate
+from s1_data.stages.quality import check_item, run_quality
 
 PLANTED_REASON = {
     "missing": "missing_field",

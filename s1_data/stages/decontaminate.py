@@ -3,6 +3,8 @@
 Evaluation questions come from named tasks (`s1_eval.tasks.load_task`, the registry
 `s1 eval` uses) or local files (any source the pool loader reads). Questions shorter
 than n words are matched whole (after normalization).
+
+Settings: `DecontaminateSettings` (below); the stage (`depends_on`, `run`, `STAGE`): at the end.
 """
 
 from __future__ import annotations
@@ -14,8 +16,31 @@ from pathlib import Path
 from typing import Any
 
 from s1_engine.errors import S1Error
+from s1_engine.options import option
 
-from .quality import drop_record
+from .base import P_DECON, Job, Result, Rows, Stage, drop_record
+
+
+@dataclass
+class DecontaminateSettings:
+    eval_tasks: str | None = option(
+        None,
+        "Comma-separated evaluation task names or files (default: every task of `s1 eval` "
+        "that loads here; 'none' to skip).",
+        panel=P_DECON,
+    )
+    ngram: int = option(
+        8, "Word n-gram size for overlap.", panel=P_DECON, min=1, example="--ngram 8"
+    )
+
+    def task_list(self) -> list[str] | None:
+        """The tasks and files to check against; None: every task that loads here."""
+        if self.eval_tasks is None:
+            return None
+        if self.eval_tasks.strip().lower() in ("none", ""):
+            return []
+        return [t.strip() for t in self.eval_tasks.split(",") if t.strip()]
+
 
 _WORD = re.compile(r"\w+")
 
@@ -62,7 +87,7 @@ def load_eval_set(specs: Sequence[str] | None) -> EvalSet:
     """
     from s1_eval.tasks import list_tasks, load_task
 
-    from .pool import load_source
+    from ..pool import load_source
 
     ev = EvalSet()
     if specs is None:
@@ -126,3 +151,35 @@ def run_decontaminate(
         if advance:
             advance(1)
     return kept, dropped
+
+
+# ----- the stage -------------------------------------------------------------------------
+def depends_on(job: Job) -> dict[str, Any]:
+    from ..pool import fingerprint_sources
+
+    s = job.get(DecontaminateSettings)
+    tasks = s.task_list()
+    return {"tasks": tasks, "files": fingerprint_sources(tasks or []), "n": s.ngram}
+
+
+def run(items: Rows, job: Job) -> Result:
+    s = job.get(DecontaminateSettings)
+    ev = load_eval_set(s.task_list())
+    kept, dropped = run_decontaminate(items, ev, s.ngram, job.advance)
+    stats: dict[str, Any] = {
+        "ngram": s.ngram,
+        "eval_questions": {k: len(v) for k, v in ev.questions.items()},
+    }
+    if ev.skipped:
+        stats["eval_tasks_skipped"] = ev.skipped
+    return kept, dropped, stats
+
+
+STAGE = Stage(
+    "decontaminate",
+    "decontamination",
+    "Drop items whose n-grams overlap evaluation questions.",
+    (DecontaminateSettings,),
+    depends_on,
+    run,
+)
