@@ -159,6 +159,8 @@ def test_a_torn_checkpoint_is_set_aside_and_the_run_resumes(capsys, tmp_path, sf
         "1",
         "--save-total-limit",
         "5",
+        "--logging-steps",
+        "1",
     ]
     base += ["--no-progress"]
     assert main(["train", str(a), *base, "--max-steps", "2"]) == 0
