@@ -149,10 +149,11 @@ class RemoteSession:
         with self._lock:
             return list(self._items)
 
-    async def stream(self) -> AsyncIterator[StreamItem]:
+    async def stream(self, skip: int = 0) -> AsyncIterator[StreamItem]:
+        """Every item from item `skip` on, on the caller's loop (as `Session.stream`)."""
         q: asyncio.Queue[Any] = asyncio.Queue()
         with self._lock:
-            backlog, closed = list(self._items), self._closed
+            backlog, closed = list(self._items[skip:]), self._closed
             if not closed:
                 self._subs.append((asyncio.get_running_loop(), q))
         for item in backlog:

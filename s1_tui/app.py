@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -124,7 +124,7 @@ class S1App(App[None]):
     @work(thread=True, exclusive=True, group="engine")
     def _load_engine(self, opts: EngineOptions) -> None:
         try:
-            engine = opts.build(self.settings.policy.seed, "live", self.log_file)
+            engine = self._connect() or opts.build(self.settings.policy.seed, "live", self.log_file)
         except S1Error as e:
             self.post_message(EngineFailed(e.problem, e.fix or "", e.details))
         except Exception as e:  # noqa: BLE001 - any load failure is shown in the app
@@ -137,6 +137,15 @@ class S1App(App[None]):
             )
         else:
             self.post_message(EngineReady(engine))
+
+    def _connect(self) -> Any:
+        """With --server: the running `s1 serve` there, steered like a local engine."""
+        tui = self.settings.tui
+        if not tui.server:
+            return None
+        from s1_serve.client import RemoteEngine
+
+        return RemoteEngine(tui.server, tui.api_key or None)
 
     @on(EngineReady)
     def _engine_ready(self, msg: EngineReady) -> None:

@@ -76,6 +76,13 @@ class TuiOptions:
         4.0, "Replay from history at this multiple of the recorded pace.", panel=PANEL_TUI, above=0
     )
     follow: bool = option(True, "Follow the stream (scroll with it).", cli=False)
+    server: str = option(
+        "",
+        "Steer requests on a running `s1 serve` at this URL (e.g. http://gpu-node:8000) "
+        "instead of loading a model here.",
+        panel=PANEL_TUI,
+    )
+    api_key: str = option("", "The server's --api-key, with --server.", panel=PANEL_TUI)
 
 
 @dataclass

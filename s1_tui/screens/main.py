@@ -293,11 +293,18 @@ class MainScreen(Screen[None]):
         engine = self.console.engine
         return engine.model if engine is not None else self.settings.engine.model
 
+    def _backend(self, engine: Engine | None) -> str:
+        """The backend's name; on `s1 serve`, where it runs (the console is not the engine)."""
+        name = getattr(engine, "backend_name", self.settings.engine.backend)
+        if server := self.settings.tui.server:
+            return f"{name} @ {server.split('://')[-1].rstrip('/')}"
+        return name
+
     def snapshot(self) -> StatusSnapshot:
         engine = self.console.engine
         return StatusSnapshot(
             model=model_name(self._model()),
-            backend=getattr(engine, "backend_name", self.settings.engine.backend),
+            backend=self._backend(engine),
             engine=self.console.engine_state,
             runs=[r.figures() for r in self.runs],
             columns=len(self.columns),

@@ -220,6 +220,14 @@ def asked_at_start(t: Tmux, backend: str) -> None:
     assert "256" in screen
 
 
+def ask_on_the_server(t: Tmux, backend: str) -> None:
+    """The console on `s1 serve` (started by an earlier README line): ask, see the answer."""
+    t.wait_for(f"tiny-s1 · {backend} @ 127.0.0.1:8000", "ready")
+    t.keys(Q, literal=True)
+    t.keys("Enter")
+    t.wait_for("Final Answer: 5", "done: stop")
+
+
 TUI = {
     "s1 tui                                   # the embedded tiny reasoning model, no network": (
         ask_see_wait_quit,
@@ -232,6 +240,10 @@ TUI = {
     's1 tui --demo 16,64,256,auto -q "Take 7 away from 90 until it is less than 7." --reference 6   # side by side': (
         demo_columns,
         "hf",
+    ),
+    "s1 tui --server http://127.0.0.1:8000 --api-key sk-local   # the console on the server's engine": (
+        ask_on_the_server,
+        "vllm",
     ),
     "s1 tui --backend vllm                    # the same on vLLM (on a 2-core CPU it starts in ~30 s)": (
         ask_see_wait_quit,
