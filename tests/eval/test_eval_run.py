@@ -89,7 +89,7 @@ def test_one_run_with_several_budgets_gives_files_that_agree(vllm_engine, tmp_pa
     spec = EvalSpec("task", items, grid(), samples=2)
     out = tmp_path / "run"
     t = time.perf_counter()
-    summary = run_eval(vllm_engine, spec, out, progress=False)
+    summary = run_eval(vllm_engine, spec, out)
     wall = time.perf_counter() - t
     lines = read_lines(out / "samples.jsonl")
     assert len(lines) == 4 * 6 * 2 == summary["runs"] == summary["requests"]
@@ -131,7 +131,7 @@ def test_one_run_with_several_budgets_gives_files_that_agree(vllm_engine, tmp_pa
 
     # a second call finds everything done: nothing rerun, nothing appended
     before = (out / "samples.jsonl").read_bytes()
-    again = run_eval(vllm_engine, spec, out, progress=False)
+    again = run_eval(vllm_engine, spec, out)
     assert (out / "samples.jsonl").read_bytes() == before
     assert again["policies"] == summary["policies"]
 
@@ -141,7 +141,7 @@ def test_the_synthetic_task_of_s1_data(vllm_engine, tmp_path):
 
     items = load_task("synthetic", limit=3)
     spec = EvalSpec("synthetic", items, grid(budgets=(4, "auto"), ignores=(0, 1)), instruction="")
-    summary = run_eval(vllm_engine, spec, tmp_path / "syn", progress=False)
+    summary = run_eval(vllm_engine, spec, tmp_path / "syn")
     lines = read_lines(tmp_path / "syn" / "samples.jsonl")
     assert len(lines) == 3 * 4 == summary["runs"]
     assert lines[0]["prompt"] == items[0].question  # bare question: instruction ""
@@ -208,7 +208,6 @@ def test_a_killed_run_resumes_with_the_same_totals_and_no_duplicate(
         hf_engine,
         EvalSpec(str(task), load_task(str(task)), grid(), samples=2),
         tmp_path / "ref",
-        progress=False,
     )
     resumed = json.loads((out / "summary.json").read_text())
     assert resumed["runs"] == ref["runs"] == total
