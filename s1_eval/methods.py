@@ -50,6 +50,7 @@ LONG_PROMPT = (
 )
 CLASSES = ("short", "long")
 BF = "+bf"
+QUESTION = "{question}"  # in a template: where the task's prompt goes (default: before it)
 SEQUENTIAL = (
     "budget",
     "token-conditional",
@@ -68,7 +69,8 @@ DRAW_SEED_STRIDE = 100_003  # draw d of a rejection sample: seed + sample + d * 
 
 @dataclass(frozen=True)
 class Prompts:
-    """The conditional methods' wording (after the question, a blank line between)."""
+    """The conditional methods' wording: after the task's prompt, a blank line between, or
+    where a template says {question}."""
 
     token: str = TOKEN_PROMPT  # {budget}
     step: str = STEP_PROMPT  # {steps}
@@ -224,13 +226,13 @@ def build_points(
         if m in wants:
             for b in numeric:
                 pol = plain.with_(max_thinking_tokens=b) if m.endswith(BF) else plain
-                text = prompts.token.format(budget=b)
+                text = prompts.token.format(budget=b, question=QUESTION)
                 points.append(Point(m, pol, f"{b} tokens", text, stated_tokens=b, order=b))
     for m in ("step-conditional", "step-conditional+bf"):
         if m in wants:
             for s in steps:
                 stop = prompts.stop() if m.endswith(BF) else ""
-                text = prompts.step.format(steps=s)
+                text = prompts.step.format(steps=s, question=QUESTION)
                 points.append(
                     Point(m, plain, f"{s} steps", text, stated_steps=s, stop=stop, order=s)
                 )
@@ -253,9 +255,17 @@ def build_points(
     return points
 
 
+def place(prompt: str, condition: str) -> str:
+    """The task's prompt with a condition: where the template says {question}, else after
+    the prompt and a blank line (the reference's place)."""
+    if QUESTION in condition:
+        return condition.replace(QUESTION, prompt)
+    return f"{prompt}\n\n{condition.strip()}" if condition.strip() else prompt
+
+
 def with_condition(prompt: str, point: Point) -> str:
-    """The prompt of a point: the task's prompt, then its condition after a blank line."""
-    return f"{prompt}\n\n{point.suffix.strip()}" if point.suffix.strip() else prompt
+    """The prompt of a point: the task's prompt and its condition."""
+    return place(prompt, point.suffix)
 
 
 def draw_policy(policy: BudgetPolicy, draw: int) -> BudgetPolicy:
