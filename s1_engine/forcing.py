@@ -285,9 +285,9 @@ class BudgetForcer:
 
     def _insert_wait(self, cause: Cause, text: str | None = None) -> bool:
         strings = self.policy.ignore_strings
-        if text is None:
-            text = strings[self.waits_inserted % len(strings)]
-        ids = self._encode(text)
+        if text is None:  # no strings: the end is suppressed and nothing is appended
+            text = strings[self.waits_inserted % len(strings)] if strings else ""
+        ids = self._encode(text) if text else []
         if self.thinking_tokens + len(ids) > self.budget:
             self._end_thinking("budget")  # no room left for the whole ignore string
             return False

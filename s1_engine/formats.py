@@ -74,6 +74,12 @@ FORMATS: dict[str, ThinkingFormat] = {f.name: f for f in (S1, THINK_TAGS)}
 ALIASES = {"think": "think-tags", "r1": "think-tags", "qwen3": "think-tags", "s1.1": "s1"}
 
 
+def register_format(fmt: ThinkingFormat) -> None:
+    """Make `fmt` available by its name (`get_format`, `Engine.start(format=...)`): e.g. a
+    known format with one more stop string (s1_eval's step-conditional control)."""
+    FORMATS[fmt.name] = fmt
+
+
 def get_format(name: str) -> ThinkingFormat:
     key = ALIASES.get(name, name)
     if key not in FORMATS:

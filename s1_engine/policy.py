@@ -40,7 +40,7 @@ class BudgetPolicy:
     max_thinking_tokens: Budget = "auto"
     min_thinking_tokens: int = 0
     num_ignore: int = 0
-    ignore_str: str | tuple[str, ...] = "Wait"
+    ignore_str: str | tuple[str, ...] = "Wait"  # () = no string: suppress, append nothing
     answer_max_tokens: int = 1024
     thinking: SamplingConfig = field(default_factory=SamplingConfig)
     answer: SamplingConfig = field(default_factory=SamplingConfig)
@@ -65,7 +65,9 @@ class BudgetPolicy:
                 f"answer max tokens must be >= 1, got {self.answer_max_tokens}",
                 "e.g. --answer-max-tokens 512",
             )
-        if not self.ignore_strings or any(not s for s in self.ignore_strings):
+        # () is the reference's thinking_n_ignore without a string (the paper's "no
+        # string" extrapolation); an empty string is a mistake
+        if self.ignore_str == "" or any(not s for s in self.ignore_strings):
             raise S1Error("the ignore string is empty", "e.g. --ignore-str Wait")
 
     @property
@@ -83,7 +85,7 @@ class BudgetPolicy:
             parts.append(f"min={self.min_thinking_tokens}")
         parts.append(f"wait={self.num_ignore}")
         if self.ignore_strings != ("Wait",):
-            parts.append("ignore=" + "|".join(self.ignore_strings))
+            parts.append("ignore=" + ("|".join(self.ignore_strings) or "none"))
         return ",".join(parts)
 
 

@@ -139,7 +139,10 @@ class PolicyOptions:
         panel=PANEL_POLICY,
     )
     ignore_str: str = option(
-        "Wait", "Text appended to think longer; 'Wait|Hmm' rotates.", panel=PANEL_POLICY
+        "Wait",
+        "Text appended to think longer; 'Wait|Hmm' rotates (s1 eval: 'none,Hmm,Wait' "
+        "compares them, none appends nothing).",
+        panel=PANEL_POLICY,
     )
     answer_max_tokens: int = option(
         1024, "Tokens allowed for the answer.", panel=PANEL_POLICY, min=1

@@ -1,19 +1,29 @@
 """Evaluation metrics, computed from the sample records alone (so a test can recompute them).
 
-Per policy: accuracy (the mean over questions and samples), majority-vote accuracy over
-the N samples, mean thinking tokens, and Control (the share of runs inside the budget).
+Per policy (one point of one method): accuracy (the mean over questions and samples),
+majority-vote accuracy over the N samples, mean thinking tokens, and Control (the share
+of runs inside the budget: the one the prompt stated where it stated one, in tokens or in
+steps, else the one the engine enforced).
 
 Per method, as in the s1 paper (section 3.2), over the points of one scaling curve:
-- Control: the share of the method's runs whose thinking stayed inside the budget;
+- Control: the share of the method's runs whose thinking stayed inside the budget
+  (class-conditional, which states none: the share of (question, sample) pairs whose
+  "long" run thought longer than its "short" run);
 - Scaling: the average slope of accuracy over thinking tokens, over every pair of points,
   (1 / C(|A|, 2)) * sum over a < b of (f(b) - f(a)) / (b - a); reported in accuracy points
   per 1000 thinking tokens (`scaling`) and per doubling of thinking tokens (`scaling_log2`,
   the slope the paper's log-scaled figures show);
 - Performance: the best accuracy on the curve.
 
-Methods: "budget_forcing" (the budgets, at the smallest "Wait" count), "wait_count" (the
-"Wait" counts, at the largest budget), "majority_voting" (maj@k for k = 1, 2, 4, ..., N at
-the largest budget and smallest "Wait" count, against k times its mean thinking tokens).
+A point's `thinking_tokens` is what its answers' thinking took (majority voting: k times
+one sample's, the paper's compute); `compute_tokens` is every thinking token spent for it
+(rejection: the rejected draws too), the x of the plot.
+
+Curves of the budget method: "budget_forcing" (the budgets, at the smallest "Wait" count),
+"wait_count" (the "Wait" counts, at the largest budget; `wait_count[S]` for each further
+ignore string S of the grid: the extrapolation ablation), "majority_voting" and
+"shortest_majority" (maj@k for k = 1, 2, 4, ..., N at the largest budget and smallest
+"Wait" count). Every other method (s1_eval.methods) is one curve of its points.
 """
 
 from __future__ import annotations
@@ -23,23 +33,38 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-METHODS = ("budget_forcing", "wait_count", "majority_voting")
+from .methods import CLASSES, PARALLEL, SEQUENTIAL
+
+METHODS = ("budget_forcing", "wait_count", "majority_voting", "shortest_majority")
 METHOD_TITLES = {
     "budget_forcing": "budget forcing",
     "wait_count": '"Wait" count',
     "majority_voting": "majority voting",
+    "shortest_majority": "shortest-majority voting",
+}
+# the `--method` that asks for a curve (the budget method's curves come with it)
+FAMILY = {
+    "budget_forcing": "budget",
+    "wait_count": "budget",
+    "majority_voting": "majority",
+    "shortest_majority": "shortest-majority",
 }
 
 
 def _budget_rank(b: Any) -> float:
-    return math.inf if b == "auto" else float(b)
+    return float(b) if isinstance(b, int | float) and not isinstance(b, bool) else math.inf
 
 
 def in_budget(rec: dict) -> bool:
-    """The run's thinking stayed inside [min, budget] (the budget the engine enforced)."""
+    """The run's thinking stayed inside the budget: the steps the prompt stated, else the
+    tokens the prompt stated (rejection: the budget it had to fit), else [min, budget]
+    where budget is the one the engine enforced."""
+    if rec.get("stated_steps") is not None:
+        return int(rec.get("steps_used", 0)) <= int(rec["stated_steps"])
     t = rec["thinking_tokens"]
-    low = min(int(rec.get("min_thinking", 0)), int(rec["budget"]))
-    return low <= t <= int(rec["budget"])
+    budget = int(rec["stated_tokens"] if rec.get("stated_tokens") is not None else rec["budget"])
+    low = min(int(rec.get("min_thinking", 0)), budget)
+    return low <= t <= budget
 
 
 def majority(records: Sequence[dict]) -> bool:
@@ -48,6 +73,20 @@ def majority(records: Sequence[dict]) -> bool:
     if not votes:
         return False
     top = votes.most_common(1)[0][0]
+    return any(r["correct"] for r in records if r["extracted"] == top)
+
+
+def shortest_majority(records: Sequence[dict]) -> bool:
+    """Majority vote where a tie goes to the answer whose samples thought least (mean
+    thinking tokens; then the first seen): the length prior of Zeng et al. 2025, who
+    found correct solutions shorter than wrong ones for o1-like models."""
+    groups: dict[str, list[int]] = {}
+    for r in records:
+        if r["extracted"]:
+            groups.setdefault(r["extracted"], []).append(r["thinking_tokens"])
+    if not groups:
+        return False
+    top = min(groups, key=lambda a: (-len(groups[a]), _mean(groups[a])))
     return any(r["correct"] for r in records if r["extracted"] == top)
 
 
@@ -61,6 +100,15 @@ def _mean(xs: Iterable[float]) -> float:
     return sum(xs) / len(xs) if xs else 0.0
 
 
+def _order(first: dict) -> tuple[float, float]:
+    """A point's place on its method's curve: the stated budget, or (budget, class)."""
+    stated = first.get("stated_tokens", first.get("stated_steps"))
+    if stated is not None:
+        return (float(stated), 0.0)
+    cls = first.get("condition", "")
+    return (_budget_rank(first["max_thinking"]), float(CLASSES.index(cls) if cls in CLASSES else 0))
+
+
 def policy_stats(records: Sequence[dict]) -> dict[str, Any]:
     """The numbers of one policy, from its records."""
     first = records[0]
@@ -69,20 +117,37 @@ def policy_stats(records: Sequence[dict]) -> dict[str, Any]:
         by_q[r["id"]].append(r)
     n = max(len(v) for v in by_q.values())
     maj = {k: 100.0 * _mean(majority(v[:k]) for v in by_q.values()) for k in vote_sizes(n)}
-    return {
+    short = {
+        k: 100.0 * _mean(shortest_majority(v[:k]) for v in by_q.values()) for k in vote_sizes(n)
+    }
+    stats = {
         "policy": first["policy"],
+        "method": first.get("method", "budget"),
+        "condition": first.get("condition", ""),
         "max_thinking": first["max_thinking"],
         "num_ignore": first["num_ignore"],
+        "ignore_str": first.get("ignore_str", "Wait"),
         "runs": len(records),
         "questions": len(by_q),
         "accuracy": 100.0 * _mean(r["correct"] for r in records),
         "majority_accuracy": maj[max(maj)],
         "majority_at": {str(k): v for k, v in maj.items()},
+        "shortest_majority_at": {str(k): v for k, v in short.items()},
         "mean_thinking_tokens": _mean(r["thinking_tokens"] for r in records),
+        "mean_compute_tokens": _mean(
+            r.get("compute_thinking_tokens", r["thinking_tokens"]) for r in records
+        ),
         "mean_answer_tokens": _mean(r["answer_tokens"] for r in records),
         "mean_waits": _mean(r["waits"] for r in records),
         "control": 100.0 * _mean(in_budget(r) for r in records),
+        "order": list(_order(first)),
     }
+    if "draws" in first:
+        stats["mean_draws"] = _mean(r["draws"] for r in records)
+        stats["fit"] = 100.0 * _mean(bool(r["fit"]) for r in records)
+    if "steps_used" in first:
+        stats["mean_steps"] = _mean(r["steps_used"] for r in records)
+    return stats
 
 
 def scaling_slopes(points: Sequence[tuple[float, float]]) -> tuple[float | None, float | None]:
@@ -100,8 +165,15 @@ def scaling_slopes(points: Sequence[tuple[float, float]]) -> tuple[float | None,
     return (_mean(lin) if lin else None, _mean(log) if log else None)
 
 
-def summarize(records: Sequence[dict], policy_order: Sequence[str] | None = None) -> dict[str, Any]:
-    """Per-policy numbers and the paper's metrics per method, from sample records."""
+def summarize(
+    records: Sequence[dict],
+    policy_order: Sequence[str] | None = None,
+    wanted: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Per-policy numbers and the paper's metrics per method, from sample records.
+
+    `wanted`: the `--method`s asked for (None: budget forcing); a curve is reported when
+    its method was asked for (majority voting also with budget forcing, as always)."""
     by_policy: dict[str, list[dict]] = defaultdict(list)
     for r in records:
         by_policy[r["policy"]].append(r)
@@ -114,55 +186,109 @@ def summarize(records: Sequence[dict], policy_order: Sequence[str] | None = None
         "samples": max((r["sample"] for r in records), default=-1) + 1,
         "accuracy_unit": "percent",
         "policies": stats,
-        "methods": methods(stats, by_policy),
+        "methods": methods(stats, by_policy, wanted),
     }
 
 
-def methods(stats: Sequence[dict], by_policy: dict[str, list[dict]]) -> dict[str, Any]:
-    """The three scaling curves of a grid and their Control / Scaling / Performance."""
+Curve = list[tuple[dict, int | None, float, float, float]]  # stats, votes, x, compute, accuracy
+
+
+def budget_curves(stats: Sequence[dict]) -> dict[str, Curve]:
+    """The budget method's curves: budgets, "Wait" counts per ignore string, votes."""
     if not stats:
         return {}
     low_k = min(s["num_ignore"] for s in stats)
     top_b = max((s["max_thinking"] for s in stats), key=_budget_rank)
-    # each curve: (policy stats, votes or None, thinking tokens, accuracy)
-    curves: dict[str, list[tuple[dict, int | None, float, float]]] = {
-        "budget_forcing": [
-            (s, None, s["mean_thinking_tokens"], s["accuracy"])
-            for s in sorted(stats, key=lambda s: _budget_rank(s["max_thinking"]))
-            if s["num_ignore"] == low_k
-        ],
-        "wait_count": [
-            (s, None, s["mean_thinking_tokens"], s["accuracy"])
-            for s in sorted(stats, key=lambda s: s["num_ignore"])
-            if s["max_thinking"] == top_b
-        ],
-    }
-    base = next((s for s in stats if s["num_ignore"] == low_k and s["max_thinking"] == top_b), None)
-    if base is not None:
-        curves["majority_voting"] = [
-            (base, int(k), int(k) * base["mean_thinking_tokens"], acc)
-            for k, acc in base["majority_at"].items()
+    strings = list(dict.fromkeys(s["ignore_str"] for s in stats if s["num_ignore"]))
+    low = [s for s in stats if s["num_ignore"] == low_k]
+    low = [s for s in low if s["ignore_str"] == low[0]["ignore_str"]]
+    first = "Wait" if "Wait" in strings else (strings[0] if strings else None)
+
+    def seq(pts: Iterable[dict]) -> Curve:
+        return [
+            (s, None, s["mean_thinking_tokens"], s["mean_compute_tokens"], s["accuracy"])
+            for s in pts
         ]
+
+    curves = {"budget_forcing": seq(sorted(low, key=lambda s: _budget_rank(s["max_thinking"])))}
+    for s_ in strings or [None]:
+        name = "wait_count" if s_ == first else f"wait_count[{s_ or 'none'}]"
+        pts = [
+            s for s in stats if s["max_thinking"] == top_b and (s in low or s["ignore_str"] == s_)
+        ]
+        curves[name] = seq(sorted(pts, key=lambda s: s["num_ignore"]))
+    base = next((s for s in low if s["max_thinking"] == top_b), None)
+    if base is not None:
+        x = base["mean_thinking_tokens"]
+        for name, key in (
+            ("majority_voting", "majority_at"),
+            ("shortest_majority", "shortest_majority_at"),
+        ):
+            curves[name] = [
+                (base, int(k), int(k) * x, int(k) * x, acc) for k, acc in base[key].items()
+            ]
+    return curves
+
+
+def class_control(runs: Sequence[dict]) -> float:
+    """Class-conditional Control: the share of (question, sample, budget) pairs whose
+    "long" run thought longer than its "short" run."""
+    pairs: dict[tuple, dict[str, int]] = defaultdict(dict)
+    for r in runs:
+        pairs[(r["id"], r["sample"], str(r["max_thinking"]))][r.get("condition", "")] = r[
+            "thinking_tokens"
+        ]
+    both = [p for p in pairs.values() if "short" in p and "long" in p]
+    return 100.0 * _mean(p["long"] > p["short"] for p in both)
+
+
+def methods(
+    stats: Sequence[dict], by_policy: dict[str, list[dict]], wanted: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Every method's curve and its Control / Scaling / Performance."""
+    wanted = list(wanted or ["budget"])
+    curves = {
+        k: v
+        for k, v in budget_curves([s for s in stats if s["method"] == "budget"]).items()
+        if FAMILY.get(k.split("[")[0]) in wanted or (k == "majority_voting" and "budget" in wanted)
+    }
+    for m in SEQUENTIAL[1:]:
+        pts = sorted((s for s in stats if s["method"] == m), key=lambda s: s["order"])
+        if pts and m in wanted:
+            curves[m] = [
+                (s, None, s["mean_thinking_tokens"], s["mean_compute_tokens"], s["accuracy"])
+                for s in pts
+            ]
     out: dict[str, Any] = {}
     for name, pts in curves.items():
         if not pts:
             continue
         policies = {p[0]["policy"] for p in pts}
         runs = [r for pol in policies for r in by_policy[pol]]
-        lin, log = scaling_slopes([(x, y) for _, _, x, y in pts])
+        family = FAMILY.get(name.split("[")[0], name)
+        control = (
+            class_control(runs)
+            if family.startswith("class-conditional")
+            else 100.0 * _mean(in_budget(r) for r in runs)
+        )
+        lin, log = scaling_slopes([(x, y) for _, _, x, _, y in pts])
         out[name] = {
+            "method": family,
+            "parallel": family in PARALLEL,
             "points": [
                 {
                     "policy": s["policy"],
+                    "condition": s["condition"],
                     **({"votes": k} if k is not None else {}),
                     "thinking_tokens": x,
+                    "compute_tokens": c,
                     "accuracy": y,
                 }
-                for s, k, x, y in pts
+                for s, k, x, c, y in pts
             ],
-            "control": 100.0 * _mean(in_budget(r) for r in runs),
+            "control": control,
             "scaling": lin,
             "scaling_log2": log,
-            "performance": max(y for _, _, _, y in pts),
+            "performance": max(y for *_, y in pts),
         }
     return out

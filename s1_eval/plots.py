@@ -1,17 +1,31 @@
-"""The scaling plot: accuracy against mean thinking tokens, one line per method."""
+"""The scaling plot: accuracy against thinking tokens spent, one line per method.
+
+Sequential methods (budget forcing, the conditional methods, rejection) are solid lines,
+parallel ones (majority votes) dashed, all on the same axes: the x of a point is every
+thinking token spent for it (k samples cost k times one; rejection's rejected draws count).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from .metrics import METHOD_TITLES, METHODS
+from .metrics import METHOD_TITLES
 
 STYLES = {
     "budget_forcing": {"marker": "o", "color": "tab:blue"},
     "wait_count": {"marker": "s", "color": "tab:orange"},
     "majority_voting": {"marker": "^", "color": "tab:green", "linestyle": "--"},
+    "shortest_majority": {"marker": "v", "color": "tab:olive", "linestyle": "--"},
+    "token-conditional": {"marker": "D", "color": "tab:red"},
+    "token-conditional+bf": {"marker": "D", "color": "tab:red", "linestyle": ":"},
+    "step-conditional": {"marker": "P", "color": "tab:purple"},
+    "step-conditional+bf": {"marker": "P", "color": "tab:purple", "linestyle": ":"},
+    "class-conditional": {"marker": "X", "color": "tab:brown"},
+    "class-conditional+bf": {"marker": "X", "color": "tab:brown", "linestyle": ":"},
+    "rejection": {"marker": "*", "color": "tab:gray"},
 }
+OTHER = {"marker": ".", "color": "tab:cyan"}
 
 
 def plot_scaling(summary: dict[str, Any], path: str | Path, title: str = "") -> Path:
@@ -21,33 +35,43 @@ def plot_scaling(summary: dict[str, Any], path: str | Path, title: str = "") -> 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
     drawn = 0
-    for name in METHODS:
-        curve = summary.get("methods", {}).get(name)
+    for name, curve in summary.get("methods", {}).items():
         if not curve or not curve["points"]:
             continue
-        xs = [p["thinking_tokens"] for p in curve["points"]]
+        style = dict(STYLES.get(name.split("[")[0], OTHER))
+        if "[" in name:  # another ignore string of the "Wait" count curve
+            style.update(color=None, marker="s", linestyle="-.")
+        if curve.get("parallel"):
+            style.setdefault("linestyle", "--")
+        xs = [p.get("compute_tokens", p["thinking_tokens"]) for p in curve["points"]]
         ys = [p["accuracy"] for p in curve["points"]]
-        ax.plot(xs, ys, label=METHOD_TITLES[name], linewidth=1.8, markersize=6, **STYLES[name])
+        label = METHOD_TITLES.get(name, name)
+        ax.plot(xs, ys, label=label, linewidth=1.6, markersize=6, **style)
         for p, x, y in zip(curve["points"], xs, ys):
-            note = f"maj@{p['votes']}" if "votes" in p else _short(p["policy"])
-            ax.annotate(note, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+            ax.annotate(_note(p), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=6)
         drawn += 1
     if not drawn:
         ax.text(0.5, 0.5, "no results yet", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel("mean thinking tokens")
+    ax.set_xlabel("mean thinking tokens spent per question (k samples count k times)")
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(-2, 102)
     ax.grid(True, alpha=0.3)
     ax.set_title(title or "test-time scaling")
     if drawn:
-        ax.legend(loc="best", fontsize=8)
+        ax.legend(loc="best", fontsize=7)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def _note(point: dict) -> str:
+    if "votes" in point:
+        return f"maj@{point['votes']}"
+    return point.get("condition") or _short(point["policy"])
 
 
 def _short(label: str) -> str:

@@ -24,7 +24,9 @@ from s1_engine.errors import S1Error
 from s1_engine.policy import BudgetPolicy
 from s1_engine.rundir import RunFolder, write_atomic
 
+from . import methods
 from .grading import grade
+from .methods import Drawn, Point, Prompts
 from .metrics import summarize
 from .tasks import TaskItem, format_prompt
 
@@ -35,7 +37,12 @@ PLOT = "scaling.png"
 
 @dataclass
 class EvalSpec:
-    """What to run: a task's items under a grid of policies, N samples each."""
+    """What to run: a task's items under a grid of policies, N samples each.
+
+    `points` (s1_eval.methods.build_points): the test-time methods' points; None runs
+    budget forcing over `policies`. `methods`: the methods the summary reports (None:
+    budget forcing and its majority vote). `prompts`: the step marker steps are counted by.
+    """
 
     task: str
     items: list[TaskItem]
@@ -43,14 +50,19 @@ class EvalSpec:
     samples: int = 1
     format: str | None = None  # the engine's thinking format when None
     instruction: str | None = None  # after each question; None: the standard one per kind
+    points: list[Point] | None = None
+    methods: list[str] | None = None
+    prompts: Prompts = field(default_factory=Prompts)
 
     def __post_init__(self) -> None:
         if self.samples < 1:
             raise S1Error(f"--samples must be >= 1, got {self.samples}", "e.g. --samples 4")
-        if not self.policies:
-            raise S1Error("no policy to run", "give --max-thinking and --num-ignore")
+        if self.points is None:
+            if not self.policies:
+                raise S1Error("no policy to run", "give --max-thinking and --num-ignore")
+            self.points = [Point("budget", p) for p in self.policies]
         seen: set[str] = set()
-        for p in self.policies:
+        for p in self.points:
             if p.label() in seen:
                 raise S1Error(
                     f"the policy {p.label()} is listed twice", "give each budget and count once"
@@ -64,6 +76,7 @@ class Job:
     item: TaskItem
     policy: BudgetPolicy
     sample: int
+    point: Point
 
 
 def sample_key(qid: str, label: str, sample: int) -> str:
@@ -82,9 +95,9 @@ def sample_policy(policy: BudgetPolicy, sample: int) -> BudgetPolicy:
 def plan(spec: EvalSpec) -> list[Job]:
     """Every request of the run, in a stable order (question-major)."""
     return [
-        Job(sample_key(item.id, p.label(), s), item, sample_policy(p, s), s)
+        Job(sample_key(item.id, p.label(), s), item, sample_policy(p.policy, s), s, p)
         for item in spec.items
-        for p in spec.policies
+        for p in spec.points or []
         for s in range(spec.samples)
     ]
 
@@ -137,14 +150,22 @@ class SampleWriter:
         self._f.close()
 
 
-def make_record(task: str, job: Job, prompt: str, result: Any, budget: int) -> dict:
+def make_record(
+    task: str,
+    job: Job,
+    prompt: str,
+    result: Any,
+    budget: int,
+    prompts: Prompts | None = None,
+    drawn: Drawn | None = None,
+) -> dict:
     g = grade(result.answer, job.item.answer, job.item.kind)
     p = job.policy
     return {
         "key": job.key,
         "task": task,
         "id": job.item.id,
-        "policy": p.label(),
+        "policy": job.point.label(),
         "max_thinking": p.max_thinking_tokens,
         "num_ignore": p.num_ignore,
         "min_thinking": p.min_thinking_tokens,
@@ -166,6 +187,7 @@ def make_record(task: str, job: Job, prompt: str, result: Any, budget: int) -> d
         "events": result.to_dict()["events"],
         "finish_reason": result.finish_reason,
         "seconds": round(result.seconds, 4),
+        **methods.record_fields(job.point, result.thinking, prompts or Prompts(), drawn),
     }
 
 
@@ -193,10 +215,14 @@ class Progress:
         return 100.0 * self.correct / n if n else 0.0
 
 
-def stale_records(done: dict[str, dict], jobs: list[Job]) -> list[str]:
+def stale_records(
+    done: dict[str, dict], jobs: list[Job], prompts: dict[str, str] | None = None
+) -> list[str]:
     """Keys whose saved record asked another question or had another reference (the task
-    file was edited in place): their results are not this task's."""
+    file was edited in place), or another prompt or stop text (a method's template was
+    changed): their results are not this run's."""
     by_key = {j.key: j for j in jobs}
+    prompts = prompts or {}
     return [
         k
         for k, rec in done.items()
@@ -208,6 +234,8 @@ def stale_records(done: dict[str, dict], jobs: list[Job]) -> list[str]:
                 None,
                 question_sha(by_key[k].item.question),
             )
+            or (k in prompts and rec.get("prompt", prompts[k]) != prompts[k])
+            or rec.get("stop", "") != by_key[k].point.stop
         )
     ]
 
@@ -276,12 +304,12 @@ def _run_claimed(
     samples_path = out / SAMPLES
     done = read_samples(samples_path, repair=True)
     jobs = plan(spec)
-    stale = stale_records(done, jobs)
+    stale = stale_records(done, jobs, {j.key: job_prompt(spec, j) for j in jobs})
     if stale:
         qid = stale[0].split("|")[0]
         raise S1Error(
             f"{str(out)!r} holds results for another version of question {qid!r} "
-            f"({len(stale)} stale results: the task was edited since)",
+            f"({len(stale)} stale results: the task or a method's prompt changed since)",
             "rerun with --overwrite to start over, or give another --out",
         )
     pending = [j for j in jobs if j.key not in done]
@@ -306,7 +334,8 @@ def _run_claimed(
         finally:
             writer.close()
     records = [done[j.key] for j in jobs if j.key in done]
-    summary = summarize(records, [p.label() for p in spec.policies])
+    labels = [p.label() for p in spec.points or []]
+    summary = summarize(records, labels, spec.methods)
     summary = {
         "task": spec.task,
         "model": str(getattr(engine, "model", "")),
@@ -335,28 +364,42 @@ async def _run_jobs(
 ) -> None:
     """Start every request, then take each result as it arrives (no rounds)."""
 
-    async def one(job: Job, prompt: str, session: Any) -> tuple[Job, str, Any, Any]:
-        result = await session.aresult()
-        return job, prompt, session, result
+    async def one(job: Job, prompt: str, fmt: str | None) -> tuple[Job, str, Any, Any, Any]:
+        if job.point.draws > 1:  # rejection: draws one after the other
+            return (
+                job,
+                prompt,
+                *await methods.draw_until_fit(engine, prompt, job.policy, job.point, fmt),
+            )
+        session = engine.start(prompt, job.policy, format=fmt, live=False)  # batch session
+        return job, prompt, session, await session.aresult(), None
 
+    formats: dict[str, str | None] = {"": spec.format}  # step-conditional+bf: a stop text
     waiters = []
     for job in jobs:
-        prompt = format_prompt(job.item, spec.instruction)
-        session = engine.start(prompt, job.policy, format=spec.format, live=False)  # batch session
-        waiters.append(one(job, prompt, session))
+        if job.point.stop not in formats:
+            formats[job.point.stop] = methods.stop_format(engine, spec.format, job.point.stop)
+        fmt = formats[job.point.stop]
+        waiters.append(asyncio.ensure_future(one(job, job_prompt(spec, job), fmt)))
     for next_done in asyncio.as_completed(waiters):
-        job, prompt, session, result = await next_done
+        job, prompt, session, result, drawn = await next_done
         state.done += 1
-        state.tokens += result.thinking_tokens + result.answer_tokens
+        spent = drawn.fields()["compute_tokens"] if drawn else 0
+        state.tokens += spent or result.thinking_tokens + result.answer_tokens
         if result.finish_reason == "error":
             state.failed += 1  # not written: a rerun retries it
             arrived(None)
             continue
         budget = int(getattr(session.machine, "budget", 0))
-        rec = make_record(spec.task, job, prompt, result, budget)
+        rec = make_record(spec.task, job, prompt, result, budget, spec.prompts, drawn)
         writer.write(rec)
         state.correct += bool(rec["correct"])
         arrived(rec)
+
+
+def job_prompt(spec: EvalSpec, job: Job) -> str:
+    """The user message of a job: the task's prompt, then the point's condition."""
+    return methods.with_condition(format_prompt(job.item, spec.instruction), job.point)
 
 
 def iter_samples(out: str | Path) -> Iterator[dict]:

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from s1_engine.errors import S1Error
 from s1_engine.options import option
+from s1_engine.policy import BudgetPolicy
+from s1_engine.settings import PolicyOptions
+
+from .methods import (
+    LONG_PROMPT,
+    SHORT_PROMPT,
+    STEP_MARKER,
+    STEP_PROMPT,
+    TOKEN_PROMPT,
+    Point,
+    Prompts,
+    budget_grid,
+    build_points,
+    parse_ignore_grid,
+    parse_methods,
+)
 
 PANEL_TASK = "Task and output"
 
@@ -54,3 +71,77 @@ class EvalOptions:
     progress: bool | None = option(
         None, "Show the live progress bar (default: when stderr is a terminal).", panel=PANEL_TASK
     )
+
+
+PANEL_METHODS = "Test-time methods (s1 paper, Table 3)"
+
+
+@dataclass
+class MethodOptions:
+    method: list[str] | None = option(
+        None,
+        "Test-time method(s), repeatable or comma-separated: budget (default) | "
+        "token-conditional | step-conditional | class-conditional (each also +bf: budget "
+        "forcing on top) | rejection | majority | shortest-majority. Budgets come from "
+        "--max-thinking; --ignore-str 'none,Hmm,Wait' compares ignore strings.",
+        panel=PANEL_METHODS,
+    )
+    steps: str = option(
+        "4,8,16", "Step budgets the step-conditional methods state.", panel=PANEL_METHODS
+    )
+    max_draws: int = option(
+        8,
+        "rejection: at most this many samples per question (the first whose thinking ends "
+        "within the budget is kept; one at temperature 0).",
+        panel=PANEL_METHODS,
+        min=1,
+        example="--max-draws 8",
+    )
+    token_prompt: str = option(
+        TOKEN_PROMPT, "token-conditional: the sentence after the question.", panel=PANEL_METHODS
+    )
+    step_prompt: str = option(
+        STEP_PROMPT, "step-conditional: the sentence after the question.", panel=PANEL_METHODS
+    )
+    step_marker: str = option(
+        STEP_MARKER,
+        "step-conditional: what the model writes before each step ({n} steps left); +bf "
+        "ends thinking at its line for 0.",
+        panel=PANEL_METHODS,
+    )
+    short_prompt: str = option(
+        SHORT_PROMPT, "class-conditional: the short-thinking instruction.", panel=PANEL_METHODS
+    )
+    long_prompt: str = option(
+        LONG_PROMPT, "class-conditional: the long-thinking instruction.", panel=PANEL_METHODS
+    )
+
+    def prompts(self) -> Prompts:
+        return Prompts(
+            self.token_prompt,
+            self.step_prompt,
+            self.short_prompt,
+            self.long_prompt,
+            self.step_marker,
+        )
+
+    def step_budgets(self) -> list[int]:
+        try:
+            steps = [int(s) for s in self.steps.split(",")]
+        except ValueError:
+            raise S1Error(f"cannot read --steps {self.steps!r}", "e.g. --steps 4,8,16") from None
+        if any(s < 1 for s in steps):
+            raise S1Error(f"--steps must be >= 1, got {self.steps!r}", "e.g. --steps 4,8,16")
+        return list(dict.fromkeys(steps))
+
+    def build(self, policy: PolicyOptions) -> tuple[list[str], list[BudgetPolicy], list[Point]]:
+        """The methods asked for, the budget grid (every ignore string of --ignore-str) and
+        every point to run; all checked before any model loads."""
+        methods = parse_methods(self.method)
+        strings = parse_ignore_grid(policy.ignore_str)
+        base = replace(policy, ignore_str="Wait").grid()
+        policies = budget_grid(base, strings)
+        points = build_points(
+            methods, policies, self.step_budgets(), self.prompts(), self.max_draws
+        )
+        return methods, policies, points

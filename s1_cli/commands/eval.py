@@ -11,6 +11,7 @@ Heavy imports (the engine, datasets, matplotlib) happen inside the command.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +19,7 @@ import typer
 
 from s1_engine.errors import S1Error
 from s1_engine.settings import EngineOptions, PolicyOptions
-from s1_eval.settings import EvalOptions
+from s1_eval.settings import EvalOptions, MethodOptions
 
 from ..engine import start_engine
 from ..options import command
@@ -35,6 +36,7 @@ def eval_(
         ),
     ] = False,
     run: EvalOptions = None,  # type: ignore[assignment]
+    methods: MethodOptions = None,  # type: ignore[assignment]
     engine: EngineOptions = None,  # type: ignore[assignment]
     policy: PolicyOptions = None,  # type: ignore[assignment]
 ) -> None:
@@ -55,7 +57,14 @@ def eval_(
     from s1_engine.rundir import RunFolder
 
     folder = RunFolder(run.out, "eval")  # a file or a read-only folder fails here
-    policies = policy.grid()  # parse the lists before any slow work
+    # parse the lists (budgets, "Wait" counts, ignore strings, methods) before any slow work
+    wanted, policies, points = methods.build(policy)
+    if policy.temperature == 0 and {"rejection", "majority", "shortest-majority"} & set(wanted):
+        print(
+            "note: --temperature 0 (greedy): every sample is the same, so rejection draws once "
+            "and majority votes are over identical answers; give e.g. --temperature 1",
+            file=sys.stderr,
+        )
     items = load_task(
         run.task, run.question_col, run.answer_col, run.choices_col, run.limit, seed=policy.seed
     )
@@ -71,6 +80,9 @@ def eval_(
         samples=run.samples,
         format=None if engine.format == "auto" else engine.format,
         instruction=run.instruction if run.instruction is not None else task_instruction(run.task),
+        points=points,
+        methods=wanted,
+        prompts=methods.prompts(),
     )
     out_dir = folder.path
     with folder:  # locked now: a second run into this folder is refused before its model loads
@@ -193,7 +205,7 @@ def print_summary(summary: dict[str, Any], out: Path) -> None:
     n = summary.get("samples", 1)
     t = Table(title=f"{summary['task']}: {summary['questions']} questions x {n} samples")
     t.add_column("policy", no_wrap=True)
-    for col in ("runs", "acc %", f"maj@{n} %", "think", "answer", "Waits", "ctrl %"):
+    for col in ("runs", "acc %", f"maj@{n} %", "think", "spent", "answer", "Waits", "ctrl %"):
         t.add_column(col, justify="right")
     for p in summary["policies"]:
         t.add_row(
@@ -202,6 +214,7 @@ def print_summary(summary: dict[str, Any], out: Path) -> None:
             _f(p["accuracy"]),
             _f(p["majority_accuracy"]),
             _f(p["mean_thinking_tokens"]),
+            _f(p.get("mean_compute_tokens", p["mean_thinking_tokens"])),
             _f(p["mean_answer_tokens"]),
             _f(p["mean_waits"]),
             _f(p["control"]),
@@ -234,7 +247,7 @@ def _f(x: Any, signed: bool = False) -> str:
 def register(app: typer.Typer) -> None:
     eval_app = typer.Typer(
         help="Evaluate test-time scaling on a task: a grid of budgets and 'Wait' counts, "
-        "graded, resumable, plotted.",
+        "and the paper's other test-time methods (--method), graded, resumable, plotted.",
         no_args_is_help=False,
         add_completion=False,
     )
