@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .stages.select import STRATEGIES
+
 DATA_FILE = "data/train-00000-of-00001.parquet"
 
 
@@ -69,6 +71,12 @@ def card(
     so without the digest two outputs with the same folder name could share a cache
     entry and one would be read with the other's rows) + a description."""
     summary = summary or {}
+    config = summary.get("config") or {}
+    strategy = str(config.get("strategy") or "s1")
+    selection = []
+    if "select" in config.get("stages", ["select"]):
+        desc = STRATEGIES.get(strategy, "")
+        selection = [f"Selection strategy: `{strategy}` ({desc}).", ""]
     info = []
     if sizes is not None:
         download, dataset = sizes
@@ -101,9 +109,9 @@ def card(
         "",
         f"An s1K-style reasoning set of {rows} items, curated with `s1 curate` (s1 console):",
         "quality filters, decontamination against the evaluation tasks, reasoning traces,",
-        "difficulty against reference models, MSC domains, and s1's selection (a domain",
-        "uniformly at random, then an item favouring longer traces).",
+        "difficulty against reference models, MSC domains, and a selection.",
         "",
+        *selection,
         "Load it with `datasets.load_dataset(PATH, split='train')`, or train on it with",
         "`s1 train PATH`.",
         "",
