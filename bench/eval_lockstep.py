@@ -75,6 +75,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--max-batched-tokens", type=int, default=65536)
     p.add_argument("--skip-per-policy", action="store_true", help="omit lockstep per policy")
     p.add_argument(
+        "--compare-live",
+        action="store_true",
+        help="also run ours with streaming sessions (live=True, per-token items): the "
+        "tokens must be identical, the chunks and the time are the difference",
+    )
+    p.add_argument(
         "--free",
         action="store_true",
         help="also: machines on their own schedules with final-only requests, no sessions",
@@ -145,10 +151,11 @@ def _batch_kwargs(engine: Engine) -> dict:
     return {"live": False} if "live" in inspect.signature(engine.start).parameters else {}
 
 
-def run_ours(engine: Engine, jobs) -> tuple[float, list[list[int]], int]:
+def run_ours(engine: Engine, jobs, live: bool = False) -> tuple[float, list[list[int]], int]:
     """(seconds, outputs, decode steps on the critical path: the longest session's
-    sampled tokens, each request of it waiting for the one before)."""
-    kw = _batch_kwargs(engine)
+    sampled tokens, each request of it waiting for the one before). `live`: streaming
+    sessions (per-token items), as before batch sessions existed."""
+    kw = {} if live else _batch_kwargs(engine)
     t = time.perf_counter()
     sessions = [engine.start(p, pol, **kw) for p, pol in jobs]
     results = [s.result() for s in sessions]
@@ -367,6 +374,8 @@ def main() -> None:
         )
         if args.free:
             methods.insert(1, "free_final_only")
+        if args.compare_live:
+            methods.insert(1, "ours_live")
         times: dict[str, list[float]] = {m: [] for m in methods}
         outputs: dict[str, list[list[int]]] = {}
         rounds: dict[str, int] = {}
@@ -378,6 +387,8 @@ def main() -> None:
                 before = counter.snapshot()
                 if m == "ours":
                     dt, outs, path[m] = run_ours(engine, jobs)
+                elif m == "ours_live":
+                    dt, outs, path[m] = run_ours(engine, jobs, live=True)
                 elif m == "free_final_only":
                     dt, outs, path[m] = run_free(engine, jobs, tag=f"r{rep}free")
                 else:
