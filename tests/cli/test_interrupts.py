@@ -145,3 +145,27 @@ def test_train_interrupted_exits_130_and_resumes_from_a_whole_checkpoint(
     assert report["resumed_from"] and report["global_steps"] == 40
     steps = [r["step"] for r in lines_of(out / "loss_log.jsonl")]
     assert steps == sorted(set(steps))  # no step logged twice across the resume
+
+
+def test_curate_interrupted_exits_130_and_resumes_its_model_calls(tmp_path, start):
+    out = tmp_path / "cur"
+    argv = ["curate", "difficulty", "--pool", "synthetic:96:3", "--out", str(out)]
+    argv += ["--backend", "hf", "--batch-size", "8", "--ref-max-thinking", "24"]
+    argv += ["--answer-max-tokens", "8", "--quiet"]
+    p = start(argv)
+    calls = out / "stages" / "04_difficulty.calls.jsonl"
+    # the first line is the fingerprint; then one line a model call, a batch at a time
+    wait_until(lambda: calls.exists() and len(calls.read_text().splitlines()) > 8, 300, "calls")
+    code, err = interrupt(p)
+    assert_clean_interrupt(code, err)
+    kept = lines_of(calls)
+    assert 8 < len(kept) < 97 and not (out / "report.json").exists()
+    again = start(argv)
+    _, err = again.communicate(timeout=900)
+    assert again.returncode == 0, err[-3000:]
+    done = lines_of(calls)
+    keys = [r["key"] for r in done[1:]]
+    assert len(keys) == len(set(keys))  # no question asked twice across the resume
+    assert done[: len(kept)] == kept  # what was written before the interrupt is kept
+    report = json.loads((out / "report.json").read_text())
+    assert report["stages"][-1]["name"] == "difficulty"
