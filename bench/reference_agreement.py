@@ -185,13 +185,20 @@ def main() -> None:
     cells = []
     for b in BUDGETS:
         for k in IGNORES:
-            ref = reference_generate(llm, tok, chat, b, k, args.max_model_len)
+            ref, over = reference_generate(llm, tok, chat, b, k, args.max_model_len)
             for q in range(len(questions)):
                 a, r = ours[(q, b, k)], ref[q]
                 a_end = a[: len(r)] if len(a) > len(r) else a
                 same = a == r or (a_end == r[: len(a_end)] and len(a) != len(r) and a[-1] == r[-1])
                 cells.append(
-                    {"q": q, "budget": b, "num_ignore": k, "same": a == r, "prefix_same": same}
+                    {
+                        "q": q,
+                        "budget": b,
+                        "num_ignore": k,
+                        "same": a == r,
+                        "prefix_same": same,
+                        "reference_over_budget": over[q],
+                    }
                 )
     agree = sum(c["same"] for c in cells)
     by = {}
