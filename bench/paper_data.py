@@ -3,16 +3,21 @@ one synthetic pool, each selection strategy at the same size, `s1 train` from th
 tiny-s1 model, `s1 eval` on the held-out synthetic tasks; the whole pool as the upper row
 and the untrained tiny-s1 as the lower one (bench/paper_tables.md).
 
-    python bench/paper_data.py --out runs/paper/data --pool 800 --n 100 --seeds 0,1,2
+    python bench/paper_data.py --out runs/paper/data --pool 1200:7 --n 100 --seeds 0,1,2
 
 Every step is a console command (printed as it runs, timed), each into its own folder, so
 a rerun resumes: the pool goes through quality, decontamination, traces and diversity
 once (the candidates); `s1 curate select --strategy X` picks N of them for random, diverse
-and longest; difficulty picks among the candidates the tiny-s1 model cannot solve (`s1
-curate difficulty` first); s1 is the whole pipeline (`s1 curate --strategy s1`). Seeds
+and longest; difficulty and s1 pick among the candidates the tiny-s1 model cannot solve
+(`s1 curate difficulty` first, once), as the whole pipeline does (`s1 curate --pool ...
+--strategy s1` runs the same stages in one command; here the model calls are shared). Seeds
 vary the selection and the training of the strategies that draw at random (random,
 diverse, s1); the deterministic ones (longest, difficulty, full) run at the first seed.
-Writes OUT/paper_data.json and prints the markdown table.
+Each model is evaluated twice: on the synthetic eval task (held-out tasks of the three
+kinds tiny-s1 was trained on, where fine-tuning can only keep or lose what it knows) and on
+held-out tasks of all seven kinds of the pool (`all_kinds.jsonl`, seed 99, no question of
+the pool; four kinds tiny-s1 never learned, which the selected data can teach). Writes
+OUT/paper_data.json and prints the markdown table.
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-EVAL = ["--task", "synthetic", "--backend", "vllm", "--max-model-len", "1024"]
-EVAL += ["--answer-max-tokens", "16", "--max-thinking", "64,auto", "--no-progress"]
+BASE = ["--backend", "vllm", "--max-model-len", "1024", "--answer-max-tokens", "16"]
+BASE += ["--no-progress"]
+EVAL = ["--task", "synthetic", *BASE, "--max-thinking", "64,auto"]
 TRAIN = ["--model", "s1_engine/assets/tiny-s1", "--recipe", "tiny-s1", "--lr", "5e-4"]
 TRAIN += ["--no-progress"]
 DRAWN = ("random", "diverse", "s1")  # strategies whose picks depend on the seed
@@ -53,7 +59,7 @@ class Runner:
         self.env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT))
 
     def __call__(self, name: str, argv: list[str]) -> None:
-        marker = self.out / "done" / name
+        marker = self.out / "done" / name.replace("/", "@").replace(":", "@")
         if marker.exists():
             self.times[name] = json.loads(marker.read_text())
             return
@@ -86,30 +92,46 @@ def selections(out: Path, pool: str, n: int, seeds: list[int], run: Runner) -> d
             name = f"{strategy}/{seed}"
             dest = d / strategy / str(seed)
             common = ["--n", str(n), "--seed", str(seed), "--out", str(dest)]
-            if strategy == "s1":  # the whole pipeline, as a user runs it
-                run(name, ["curate", "--pool", f"synthetic:{pool}", "--strategy", "s1", *common])
-            else:
-                src = d / "hard" if strategy == "difficulty" else cands
-                argv = ["curate", "select", "--pool", str(src), "--strategy", strategy]
-                run(name, [*argv, *common])
+            src = d / "hard" if strategy in ("difficulty", "s1") else cands
+            argv = ["curate", "select", "--pool", str(src), "--strategy", strategy]
+            run(name, [*argv, *common])
             sets[name] = dest
     return sets
 
 
+def all_kinds_tasks(out: Path, pool: Path, n: int) -> Path:
+    """Held-out tasks of every kind of the pool (the synthetic eval task has only the three
+    kinds tiny-s1 was trained on): seed 99, none whose question is in the pool."""
+    from s1_data.checkpoint import read_jsonl
+    from s1_data.synthetic import make_tasks
+
+    seen = {r["question"] for r in read_jsonl(pool / "stages" / "00_pool.jsonl")}
+    tasks = [t for t in make_tasks(2 * n, seed=99) if t.question not in seen][:n]
+    path = out / "all_kinds.jsonl"
+    path.write_text("".join(json.dumps({"question": t.question, "answer": t.answer}) + "\n"
+                            for t in tasks))  # fmt: skip
+    return path
+
+
 def train_and_eval(out: Path, sets: dict[str, Path], epochs: float, limit: int, run: Runner):
-    rows = {}
-    base = out / "eval" / "tiny-s1"
-    run("eval:tiny-s1", ["eval", *EVAL, "--limit", str(limit), "--out", str(base)])
-    rows["tiny-s1"] = base
+    """Train on each set; evaluate each model (and tiny-s1) on both task sets."""
+    allk = all_kinds_tasks(out, sets["full"], limit)
+    every = ["--task", str(allk), "--question-col", "question", "--answer-col", "answer"]
+    tasks = {"": EVAL, "all:": [*every, *BASE, "--max-thinking", "auto"]}
+    models: dict[str, Path | None] = {"tiny-s1": None}
     for name, data in sets.items():
         seed = name.split("/")[1] if "/" in name else "0"
         model = out / "models" / name
         argv = ["train", str(data), *TRAIN, "--epochs", str(epochs), "--seed", seed]
         run(f"train:{name}", [*argv, "--output", str(model)])
-        dest = out / "eval" / name
-        run(f"eval:{name}", ["eval", *EVAL, "--limit", str(limit), "--model", str(model)] + [
-            "--out", str(dest)])  # fmt: skip
-        rows[name] = dest
+        models[name] = model
+    rows = {}
+    for prefix, args in tasks.items():
+        for name, model in models.items():
+            dest = out / ("eval-all" if prefix else "eval") / name
+            argv = ["eval", *args, "--limit", str(limit), "--out", str(dest)]
+            run(f"eval:{prefix}{name}", argv + (["--model", str(model)] if model else []))
+            rows[prefix + name] = dest
     return rows
 
 
@@ -117,12 +139,16 @@ def collect(out: Path, rows: dict[str, Path], run: Runner) -> dict:
     result = {"rows": {}, "times": run.times}
     for name, folder in rows.items():
         s = json.loads((folder / "summary.json").read_text())
-        p = s["policies"][0]
-        train = out / "models" / name / "s1_train_report.json"
+        train = out / "models" / name.removeprefix("all:") / "s1_train_report.json"
         t = json.loads(train.read_text()) if train.exists() else {}
         result["rows"][name] = {
-            "accuracy": p["accuracy"],
-            "mean_thinking_tokens": p.get("mean_thinking_tokens"),
+            "policies": {
+                p["policy"]: {
+                    "accuracy": p["accuracy"],
+                    "mean_thinking_tokens": p.get("mean_thinking_tokens"),
+                }
+                for p in s["policies"]
+            },
             "questions": s["questions"],
             "train_rows": t.get("used"),
             "train_steps": t.get("global_steps"),
@@ -130,27 +156,38 @@ def collect(out: Path, rows: dict[str, Path], run: Runner) -> dict:
     return result
 
 
+ORDER = ("tiny-s1", "random", "diverse", "longest", "difficulty", "s1", "full")
+
+
 def table(result: dict) -> str:
+    """One row a training set and budget: accuracy per seed, their median, the paper's;
+    first on the synthetic eval task, then on held-out tasks of every kind of the pool."""
     by: dict[str, list[dict]] = {}
     for name, r in result["rows"].items():
         by.setdefault(name.split("/")[0], []).append(r)
-    lines = [
-        "| data | seeds | rows | accuracy % (each seed) | median | thinking tokens "
-        "| paper, 32B: AIME24 / MATH500 / GPQA |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for strategy in ("tiny-s1", "random", "diverse", "longest", "difficulty", "s1", "full"):
-        rs = by.get(strategy)
-        if not rs:
-            continue
-        acc = [r["accuracy"] for r in rs]
-        think = statistics.median(r["mean_thinking_tokens"] or 0 for r in rs)
-        paper = PAPER_T2.get(strategy)
-        lines.append(
-            f"| {strategy} | {len(rs)} | {rs[0]['train_rows'] or '-'} "
-            f"| {', '.join(f'{a:.0f}' for a in acc)} | {statistics.median(acc):.1f} "
-            f"| {think:.0f} | {' / '.join(map(str, paper)) if paper else ''} |"
-        )
+    lines = []
+    for prefix, title in (("", "synthetic (subtract, quotient, gcd)"), ("all:", "all 7 kinds")):
+        lines += [
+            "",
+            f"| data | rows | eval: {title} | accuracy % (each seed) | median "
+            "| thinking tokens | paper, 32B: AIME24 / MATH500 / GPQA |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for strategy in ORDER:
+            rs = by.get(prefix + strategy)
+            if not rs:
+                continue
+            paper = PAPER_T2.get(strategy)
+            for policy in rs[0]["policies"]:
+                acc = [r["policies"][policy]["accuracy"] for r in rs]
+                think = statistics.median(
+                    r["policies"][policy]["mean_thinking_tokens"] or 0 for r in rs
+                )
+                lines.append(
+                    f"| {strategy} | {rs[0]['train_rows'] or '-'} | {policy} "
+                    f"| {', '.join(f'{a:.0f}' for a in acc)} | {statistics.median(acc):.1f} "
+                    f"| {think:.0f} | {' / '.join(map(str, paper)) if paper else ''} |"
+                )
     times = ["", "| step | seconds | command |", "| --- | --- | --- |"]
     times += [f"| {k} | {v['seconds']} | `{v['command']}` |" for k, v in result["times"].items()]
     return "\n".join(lines + times)
@@ -160,9 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="runs/paper/data")
     ap.add_argument("--pool", default="1200:7", help="synthetic:N[:SEED] pool")
-    ap.add_argument("--n", type=int, default=60, help="items each strategy selects")
+    ap.add_argument("--n", type=int, default=100, help="items each strategy selects")
     ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--epochs", type=float, default=2)
+    ap.add_argument("--epochs", type=float, default=3)
     ap.add_argument("--limit", type=int, default=100, help="held-out tasks evaluated")
     ap.add_argument("--table", action="store_true", help="print the table of a finished run")
     args = ap.parse_args(argv)
