@@ -140,6 +140,9 @@ class MethodOptions:
         methods = parse_methods(self.method)
         strings = parse_ignore_grid(policy.ignore_str)
         base = replace(policy, ignore_str="Wait").grid()
+        labels = [p.label() for p in base]
+        if twice := next((x for i, x in enumerate(labels) if x in labels[:i]), None):
+            raise S1Error(f"the policy {twice} is listed twice", "give each budget and count once")
         policies = budget_grid(base, strings)
         points = build_points(
             methods, policies, self.step_budgets(), self.prompts(), self.max_draws
