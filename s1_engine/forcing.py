@@ -380,8 +380,11 @@ class BudgetForcer:
         return True
 
     def set_budget(self, budget: int | str) -> None:
-        """Change the thinking budget while the request runs (ends thinking if it is
-        already used up)."""
+        """Change the thinking budget while the request runs. A budget below the tokens
+        already thought is raised to them (a key pressed at token n lands a token or two
+        later): thinking ends now, and never reads as over its budget."""
+        if isinstance(budget, int) and self.phase == "think":
+            budget = max(budget, self.thinking_tokens)
         floor = self.policy.min_thinking_tokens
         if isinstance(budget, int):
             floor = min(floor, budget)  # a budget below the minimum lowers the minimum

@@ -15,6 +15,13 @@ import pytest
 
 from s1_cli.main import INTERRUPTED
 
+
+def ctrl_c_reaches_it() -> None:
+    """In the child: Ctrl-C (SIGINT) acts, even when this suite runs in the background
+    (a shell starts background jobs with SIGINT ignored, and children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 NOISE = ("Traceback", "Task was destroyed", "terminate called", "RuntimeError")
 
 
@@ -33,6 +40,7 @@ def start(tmp_path: Path):
             text=True,
             env=env | {"PYTHONUNBUFFERED": "1"},
             cwd=tmp_path,
+            preexec_fn=ctrl_c_reaches_it,
         )
         started.append(p)
         return p

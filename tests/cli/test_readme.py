@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -19,6 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+
+def ctrl_c_reaches_it() -> None:
+    """In the child: Ctrl-C (SIGINT) acts, even when this suite runs in the background
+    (a shell starts background jobs with SIGINT ignored, and children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -296,7 +304,12 @@ def start_server(line: str, workdir: Path, env: dict[str, str]) -> None:
     log = workdir / f"serve-{len(SERVERS)}.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            ["bash", "-c", f"exec {line}"], cwd=workdir, env=env, stdout=out, stderr=out
+            ["bash", "-c", f"exec {line}"],
+            cwd=workdir,
+            env=env,
+            stdout=out,
+            stderr=out,
+            preexec_fn=ctrl_c_reaches_it,
         )
     SERVERS.append(proc)
     deadline = time.monotonic() + 300

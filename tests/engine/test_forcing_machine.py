@@ -195,3 +195,19 @@ def test_feeding_a_batch_equals_feeding_token_by_token(tok):
                 b.events,
             )
             assert (a.phase, a.thinking_tokens) == (b.phase, b.thinking_tokens)
+
+
+def test_a_budget_below_the_tokens_thought_is_raised_to_them(tok):
+    """A key pressed at token n lands a token later: the budget becomes the tokens used,
+    thinking ends there, and the record never shows thinking over its budget."""
+    m = machine(tok, BudgetPolicy(max_thinking_tokens=3000))
+    m.next_step()
+    for t in range(400, 407):
+        m.feed(t)
+    m.set_budget(5)  # asked for 5 when 7 were already thought
+    assert m.budget == 7 and m.phase != "think"
+    changed = [e for e in m.events if e.kind == "budget_changed"]
+    ended = [e for e in m.events if e.kind == "end_thinking"]
+    assert [(e.cause, e.text) for e in changed] == [("user", "7")]
+    assert [(e.cause, e.token_index) for e in ended] == [("budget", 7)]
+    assert m.thinking_tokens == 7

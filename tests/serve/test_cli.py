@@ -15,6 +15,13 @@ import time
 
 import pytest
 
+
+def ctrl_c_reaches_it() -> None:
+    """In the child: Ctrl-C (SIGINT) acts, even when this suite runs in the background
+    (a shell starts background jobs with SIGINT ignored, and children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 S1 = [sys.executable, "-m", "s1_cli.main"]
 
 
@@ -48,6 +55,7 @@ def served(tiny_model):
         stdout=subprocess.DEVNULL,
         text=True,
         env={**os.environ, "S1_API_KEY": "k3y"},
+        preexec_fn=ctrl_c_reaches_it,
     )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stderr], daemon=True).start()
