@@ -36,8 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE = ["--backend", "vllm", "--max-model-len", "1024", "--answer-max-tokens", "16"]
 BASE += ["--no-progress"]
 EVAL = ["--task", "synthetic", *BASE, "--max-thinking", "64,auto"]
-TRAIN = ["--model", "s1_engine/assets/tiny-s1", "--recipe", "tiny-s1", "--lr", "5e-4"]
-TRAIN += ["--no-progress"]
+TRAIN = ["--model", "s1_engine/assets/tiny-s1", "--recipe", "tiny-s1", "--no-progress"]
 DRAWN = ("random", "diverse", "s1")  # strategies whose picks depend on the seed
 # the paper's Table 2 (Qwen2.5-32B-Instruct fine-tuned; AIME24 / MATH500 / GPQA Diamond
 # accuracy %), transcribed from arXiv 2501.19393v3
@@ -73,9 +72,9 @@ class Runner:
         self.times[name] = rec
 
 
-def selections(out: Path, pool: str, n: int, seeds: list[int], run: Runner) -> dict[str, Path]:
-    """Every training set: name (strategy/seed) -> its folder."""
-    d, sets = out / "sets", {}
+def selections(d: Path, pool: str, n: int, seeds: list[int], run: Runner) -> dict[str, Path]:
+    """Every training set, made under `d`: name (strategy/seed) -> its folder."""
+    sets: dict[str, Path] = {}
     stages = [("quality", f"synthetic:{pool}"), ("decontaminate", None), ("traces", None)]
     stages.append(("diversity", None))
     prev: str | None = None
@@ -113,8 +112,11 @@ def all_kinds_tasks(out: Path, pool: Path, n: int) -> Path:
     return path
 
 
-def train_and_eval(out: Path, sets: dict[str, Path], epochs: float, limit: int, run: Runner):
+def train_and_eval(
+    out: Path, sets: dict[str, Path], args: argparse.Namespace, run: Runner
+) -> dict[str, Path]:
     """Train on each set; evaluate each model (and tiny-s1) on both task sets."""
+    epochs, limit = args.epochs, args.limit
     allk = all_kinds_tasks(out, sets["full"], limit)
     every = ["--task", str(allk), "--question-col", "question", "--answer-col", "answer"]
     tasks = {"": EVAL, "all:": [*every, *BASE, "--max-thinking", "auto"]}
@@ -122,7 +124,8 @@ def train_and_eval(out: Path, sets: dict[str, Path], epochs: float, limit: int, 
     for name, data in sets.items():
         seed = name.split("/")[1] if "/" in name else "0"
         model = out / "models" / name
-        argv = ["train", str(data), *TRAIN, "--epochs", str(epochs), "--seed", seed]
+        argv = ["train", str(data), *TRAIN, "--epochs", str(epochs), "--lr", args.lr]
+        argv += ["--seed", seed]
         run(f"train:{name}", [*argv, "--output", str(model)])
         models[name] = model
     rows = {}
@@ -200,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=100, help="items each strategy selects")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--epochs", type=float, default=3)
+    ap.add_argument("--lr", default="5e-4", help="fine-tuning learning rate")
+    ap.add_argument("--sets", default="", help="the training sets' folder (default OUT/sets)")
     ap.add_argument("--limit", type=int, default=100, help="held-out tasks evaluated")
     ap.add_argument("--table", action="store_true", help="print the table of a finished run")
     args = ap.parse_args(argv)
@@ -209,8 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         print(table(json.loads(path.read_text())))
         return 0
     run = Runner(out)
-    sets = selections(out, args.pool, args.n, [int(s) for s in args.seeds.split(",")], run)
-    rows = train_and_eval(out, sets, args.epochs, args.limit, run)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    sets = selections(Path(args.sets or out / "sets"), args.pool, args.n, seeds, run)
+    rows = train_and_eval(out, sets, args, run)
     result = collect(out, rows, run)
     result["args"] = vars(args)
     path.write_text(json.dumps(result, indent=1) + "\n")

@@ -12,7 +12,7 @@ BACKENDS = ("auto", "vllm", "hf")
 Workload = Literal["live", "batch"]
 AUTO_HELP = (
     "auto = vLLM on a GPU; on a CPU-only machine, transformers for live work (generate, "
-    "tui: one request at a time, answers in seconds where vLLM takes ~30 s to start) and "
+    "tui: one request at a time, answers in seconds where vLLM takes ~50 s to start) and "
     "vLLM for batch work (eval, curate: thousands of requests batched) and whenever vLLM "
     "engine arguments are given"
 )

@@ -253,7 +253,7 @@ TUI = {
         ask_on_the_server,
         "vllm",
     ),
-    "s1 tui --backend vllm                    # the same on vLLM (on a 2-core CPU it starts in ~30 s)": (
+    "s1 tui --backend vllm                    # the same on vLLM (on a 2-core CPU it starts in ~50 s)": (
         ask_see_wait_quit,
         "vllm",
     ),
