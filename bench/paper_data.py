@@ -120,6 +120,7 @@ def train_and_eval(
     allk = all_kinds_tasks(out, sets["full"], limit)
     every = ["--task", str(allk), "--question-col", "question", "--answer-col", "answer"]
     tasks = {"": EVAL, "all:": [*every, *BASE, "--max-thinking", "auto"]}
+    wanted = {{"synthetic": "", "all": "all:"}[t] for t in args.tasks.split(",")}
     models: dict[str, Path | None] = {"tiny-s1": None}
     for name, data in sets.items():
         seed = name.split("/")[1] if "/" in name else "0"
@@ -129,18 +130,22 @@ def train_and_eval(
         run(f"train:{name}", [*argv, "--output", str(model)])
         models[name] = model
     rows = {}
-    for prefix, args in tasks.items():
+    for prefix, task in tasks.items():
         for name, model in models.items():
             dest = out / ("eval-all" if prefix else "eval") / name
-            argv = ["eval", *args, "--limit", str(limit), "--out", str(dest)]
+            rows[prefix + name] = dest  # collected if it was evaluated, now or before
+            if prefix not in wanted:
+                continue
+            argv = ["eval", *task, "--limit", str(limit), "--out", str(dest)]
             run(f"eval:{prefix}{name}", argv + (["--model", str(model)] if model else []))
-            rows[prefix + name] = dest
     return rows
 
 
 def collect(out: Path, rows: dict[str, Path], run: Runner) -> dict:
     result = {"rows": {}, "times": run.times}
     for name, folder in rows.items():
+        if not (folder / "summary.json").exists():
+            continue  # not evaluated (yet): --tasks left it out
         s = json.loads((folder / "summary.json").read_text())
         train = out / "models" / name.removeprefix("all:") / "s1_train_report.json"
         t = json.loads(train.read_text()) if train.exists() else {}
@@ -206,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", default="5e-4", help="fine-tuning learning rate")
     ap.add_argument("--sets", default="", help="the training sets' folder (default OUT/sets)")
     ap.add_argument("--limit", type=int, default=100, help="held-out tasks evaluated")
+    ap.add_argument("--tasks", default="synthetic,all", help="the evaluations: synthetic, all")
     ap.add_argument("--table", action="store_true", help="print the table of a finished run")
     args = ap.parse_args(argv)
     out = Path(args.out)
