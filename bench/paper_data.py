@@ -119,6 +119,7 @@ def train_and_eval(
     epochs, limit = args.epochs, args.limit
     allk = all_kinds_tasks(out, sets["full"], limit)
     every = ["--task", str(allk), "--question-col", "question", "--answer-col", "answer"]
+    every += ["--instruction", ""]  # as the synthetic task asks: no boxed-answer sentence
     tasks = {"": EVAL, "all:": [*every, *BASE, "--max-thinking", "auto"]}
     wanted = {{"synthetic": "", "all": "all:"}[t] for t in args.tasks.split(",")}
     models: dict[str, Path | None] = {"tiny-s1": None}
