@@ -202,6 +202,34 @@ def table(result: dict) -> str:
     return "\n".join(lines + times)
 
 
+EVAL_KINDS = ("away from", "taken from", "common divisor", "How many times")  # question text
+
+
+def by_kind(out: Path) -> str:
+    """The all-kinds evaluation split into the three kinds tiny-s1 knows and the four list/add
+    kinds it never learned (bench/paper_tables.md's last table)."""
+    rows = []
+    for name in ORDER:
+        for summary in sorted((out / "eval-all").glob(f"{name}*/**/summary.json")):
+            recs = [json.loads(x) for x in (summary.parent / "samples.jsonl").open()]
+            known = [r for r in recs if any(k in r["prompt"] for k in EVAL_KINDS)]
+            other = [r for r in recs if r not in known]
+
+            def pct(rs: list[dict]) -> str:
+                return (
+                    f"{100 * sum(bool(r['correct']) for r in rs) / max(1, len(rs)):.0f} ({len(rs)})"
+                )
+
+            think = sum(int(r["thinking_tokens"]) for r in recs) / len(recs)
+            label = str(summary.parent.relative_to(out / "eval-all"))
+            rows.append(
+                f"| {label} | {100 * sum(bool(r['correct']) for r in recs) / len(recs):.0f} "
+                f"| {pct(known)} | {pct(other)} | {think:.0f} |"
+            )
+    head = "| model | accuracy % | on the 3 eval kinds (n) | on the 4 list/add kinds (n) "
+    return "\n".join([head + "| thinking tokens |", "| --- | --- | --- | --- | --- |", *rows])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="runs/paper/data")
@@ -214,9 +242,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=100, help="held-out tasks evaluated")
     ap.add_argument("--tasks", default="synthetic,all", help="the evaluations: synthetic, all")
     ap.add_argument("--table", action="store_true", help="print the table of a finished run")
+    ap.add_argument("--by-kind", action="store_true", help="the all-kinds evaluation by kind")
     args = ap.parse_args(argv)
     out = Path(args.out)
     path = out / "paper_data.json"
+    if args.by_kind:
+        print(by_kind(out))
+        return 0
     if args.table:
         print(table(json.loads(path.read_text())))
         return 0
