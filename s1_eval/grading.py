@@ -31,18 +31,6 @@ def _timeouts_allowed() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def extract_math(answer: str) -> str:
-    """The final expression of a math answer, as math-verify reads it ('' if none)."""
-    from math_verify import parse
-
-    timeout = 5 if _timeouts_allowed() else None
-    text = _focus(answer)
-    parsed = parse(text, parsing_timeout=timeout)  # type: ignore[arg-type]
-    if not parsed:
-        return ""
-    return str(parsed[-1]) if isinstance(parsed[-1], str) else str(parsed[0])
-
-
 def _focus(answer: str) -> str:
     """Prefer what follows "Final Answer:" when the model wrote it."""
     m = _FINAL.search(answer or "")

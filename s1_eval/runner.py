@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -400,8 +400,3 @@ async def _run_jobs(
 def job_prompt(spec: EvalSpec, job: Job) -> str:
     """The user message of a job: the task's prompt, then the point's condition."""
     return methods.with_condition(format_prompt(job.item, spec.instruction), job.point)
-
-
-def iter_samples(out: str | Path) -> Iterator[dict]:
-    """The records of a results folder, in file order."""
-    yield from read_samples(Path(out) / SAMPLES).values()

@@ -167,15 +167,6 @@ def list_tasks() -> list[str]:
     return list(HUB_TASKS) + sorted(n for n in _REGISTRY if n not in HUB_TASKS)
 
 
-def describe_task(name: str) -> str:
-    _load_plugins()
-    if name in _REGISTRY:
-        return _REGISTRY[name].description
-    if name in HUB_TASKS:
-        return HUB_TASKS[name].description
-    return ""
-
-
 def load_task(
     name_or_path: str,
     question_col: str | None = None,
