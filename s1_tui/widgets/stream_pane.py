@@ -33,30 +33,27 @@ class StreamPane(VerticalScroll, can_focus=True):
     def __init__(self, title: str, *, id: str | None = None, classes: str = "") -> None:
         super().__init__(id=id, classes=classes)
         self.border_title = title
-        self._md: Markdown | None = None
         self._stream: MarkdownStream | None = None
+        self._source: list[str] = []  # everything written (MarkdownStream keeps its queue private)
         self._len = 0
         self._fences = 0
         self._stopping: set[asyncio.Task] = set()
         self._busy = asyncio.Lock()  # one write / replace at a time (a flush may tick mid-replace)
+        self._scrolled_away = False  # the user moved off the bottom since the last anchor()
         self.want_follow = False
 
     def compose(self) -> ComposeResult:
         yield Markdown("", classes="chunk")
 
     def on_mount(self) -> None:
-        self._md = self.query_one(Markdown)
-        self._stream = Markdown.get_stream(self._md)
+        self._stream = Markdown.get_stream(self.query_one(Markdown))
 
     @property
     def text(self) -> str:
         """Everything written so far (Markdown source)."""
-        parts = []
-        for md in self.query(Markdown):
-            parts.append(md.source)
-        if self._stream is not None:
-            parts.append("".join(self._stream._pending))
-        return "".join(parts)
+        if len(self._source) > 1:
+            self._source[:] = ["".join(self._source)]
+        return self._source[0] if self._source else ""
 
     async def write(self, text: str) -> None:
         if not text:
@@ -67,6 +64,7 @@ class StreamPane(VerticalScroll, can_focus=True):
     async def _write(self, text: str) -> None:
         if self._len >= CHUNK_CHARS and self._fences % 2 == 0 and text[:1].isspace():
             await self._new_chunk()
+        self._source.append(text)
         self._len += len(text)
         self._fences += text.count("```")
         assert self._stream is not None
@@ -81,34 +79,29 @@ class StreamPane(VerticalScroll, can_focus=True):
         if not self.is_anchored:
             if self.max_scroll_y > 0:
                 self.anchor()
-        elif self._anchor_released and self.scroll_y >= self.max_scroll_y - 2:
+        elif self._scrolled_away and self.scroll_y >= self.max_scroll_y - 2:
             self.anchor()
+
+    # Textual keeps whether the user scrolled off an anchored view private; these two
+    # public methods are where it changes, so the pane keeps its own record of it.
+    def anchor(self, anchor: bool = True) -> None:
+        super().anchor(anchor)
+        self._scrolled_away = False
+
+    def release_anchor(self) -> None:
+        super().release_anchor()
+        self._scrolled_away = True
 
     async def _new_chunk(self, text: str = "") -> None:
         old = self._stream
         md = Markdown(text, classes="chunk")
         await self.mount(md)
-        self._md, self._stream = md, Markdown.get_stream(md)
+        self._stream = Markdown.get_stream(md)
         self._len, self._fences = len(text), text.count("```")
         if old is not None:
             task = asyncio.create_task(stop_stream(old))  # the old chunk finishes its appends
             self._stopping.add(task)
             task.add_done_callback(self._stopping.discard)
-
-    async def settle(self) -> None:
-        """Wait until everything written so far is in the widgets."""
-        async with self._busy:
-            await self._settle()
-
-    async def _settle(self) -> None:
-        if self._stopping:
-            await asyncio.gather(*self._stopping, return_exceptions=True)
-        if self._stream is not None and (
-            self._stream._pending or self._stream._new_markup.is_set()
-        ):
-            await stop_stream(self._stream)
-            assert self._md is not None
-            self._stream = Markdown.get_stream(self._md)
 
     async def set_text(self, text: str) -> None:
         """Replace everything (one full update: what a stream end deserves)."""
@@ -119,13 +112,13 @@ class StreamPane(VerticalScroll, can_focus=True):
         if self._stopping:
             await asyncio.gather(*self._stopping, return_exceptions=True)
         if self._stream is not None:
-            await stop_stream(self._stream, flush=False)
+            await stop_stream(self._stream)
         await self.remove_children()
         chunks = split_chunks(text) or [""]
         widgets = [Markdown(c, classes="chunk") for c in chunks]
         await self.mount_all(widgets)
-        self._md = widgets[-1]
-        self._stream = Markdown.get_stream(self._md)
+        self._stream = Markdown.get_stream(widgets[-1])
+        self._source = [text]
         self._len, self._fences = len(chunks[-1]), chunks[-1].count("```")
 
     def follow(self, on: bool = True) -> None:
@@ -137,21 +130,14 @@ class StreamPane(VerticalScroll, can_focus=True):
             self.anchor()
 
 
-async def stop_stream(stream: MarkdownStream, flush: bool = True) -> None:
-    """`MarkdownStream.stop()`, also for a stream whose task never got to run."""
-    if not flush:
-        stream._pending.clear()
-    try:
-        await stream.stop()
-    except asyncio.CancelledError:
-        me = asyncio.current_task()
-        if me is not None and getattr(me, "cancelling", lambda: 0)():
-            raise  # we are being cancelled ourselves
-        stream._stopped = True
-        rest = "".join(stream._pending)
-        stream._pending.clear()
-        if rest and flush:
-            await stream.markdown_widget.append(rest)
+async def stop_stream(stream: MarkdownStream) -> None:
+    """`MarkdownStream.stop()`: the stream's last fragments go into its widget first.
+
+    Its task must have started: a task cancelled before it ever ran raises
+    CancelledError in `stop()` and drops what was queued. One turn of the loop lets it
+    start (`get_stream` schedules it); a cancellation of our own still propagates."""
+    await asyncio.sleep(0)
+    await stream.stop()
 
 
 def split_chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:
