@@ -23,9 +23,11 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from s1_engine.errors import S1Error
+from s1_engine.pacing import Pace, pace_engine
 
 from .history import HistoryStore
 from .messages import EngineFailed, EngineReady
+from .phase import key_state
 from .screens.ask import AskText
 from .screens.help import HelpScreen, key_rows
 from .screens.main import MainScreen
@@ -51,7 +53,7 @@ class S1App(App[None]):
             "m", "load_model", "Model", show=False, tooltip="Load another model (folder or hub id)"
         ),
         Binding("f1", "help", "Help", tooltip="This help (also ?)"),
-        Binding("q", "quit", "Quit", tooltip="Quit (also ctrl+q)"),
+        Binding("q", "quit_key", "Quit", tooltip="Quit (also ctrl+q)"),
         Binding("question_mark", "help", "Help", show=False),
     ]
 
@@ -83,6 +85,8 @@ class S1App(App[None]):
         self.clock = clock
         self._ask_now = ask_now if ask_now is not None else (self.settings.tui.question or None)
         self._main: MainScreen | None = None
+        self.pace = Pace(self.settings.tui.pace)  # held to while the inject box is open too
+        self.paceable = engine is not None and pace_engine(engine, self.pace)
         self.add_mode("main", self._new_main_screen)  # a mode's screen gets its CSS_PATH loaded
         self.flushes = 0
 
@@ -150,6 +154,9 @@ class S1App(App[None]):
     @on(EngineReady)
     def _engine_ready(self, msg: EngineReady) -> None:
         self.engine = msg.engine
+        self.paceable = pace_engine(msg.engine, self.pace)
+        if self.pace.tokens_per_s and not self.paceable:
+            self.notify("--pace works with a model in this console, not with --server")
         self._owns_engine = True
         self.engine_error = None
         self.sub_title = self._model_name()
@@ -160,11 +167,12 @@ class S1App(App[None]):
         self.engine_error = msg
         self.engine_state = "failed"
 
-    def close_engine(self) -> None:
-        """Close an engine the app loaded itself (call after `run()` returns)."""
+    def close_engine(self, close: Callable[[Any], None] | None = None) -> None:
+        """Close an engine the app loaded itself (call after `run()` returns); `close`
+        closes it instead (the CLI's, which says so while vLLM takes its time)."""
         if self.engine is not None and self._owns_engine:
             engine, self.engine = self.engine, None
-            engine.close()
+            (close or (lambda e: e.close()))(engine)
 
     def action_load_model(self) -> None:
         def done(text: str | None) -> None:
@@ -204,10 +212,21 @@ class S1App(App[None]):
         self.main.stop_all()
         self.exit()
 
+    async def action_quit_key(self) -> None:
+        await self.action_quit()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("quit_key", "load_model") and self._main is not None:
+            if self.screen_stack and self.screen is self._main and self._main.typing:
+                return False  # q and m type into the question box (ctrl+q quits)
+        return True
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for node, b in self.documented_keys():
-            if b.action == "quit" or node.check_action(b.action, ()) is None:
+            if b.action in ("quit", "quit_key"):
+                continue  # Textual's own palette offers Quit
+            if node is self.main and key_state(b.action, self.main.phase) is not True:
                 continue
             yield SystemCommand(
                 f"{b.description} ({b.key})", b.tooltip, getattr(node, f"action_{b.action}")

@@ -2,7 +2,9 @@
 
 The main screen keeps `phase_of(runs)` in a reactive with `bindings=True`: when the
 phase changes the footer greys keys out or back in by itself, and `check_action` is
-`key_state(action, phase)`.
+`key_state(action, phase)`. A key pressed when it no longer applies says why
+(`late_reason`) instead of doing nothing. The budget, ignore-string and pace keys always
+apply: while nothing thinks they set the next question's values.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ class Phase(str, Enum):
     DONE = "done"  # runs on screen, none steerable (finished, stopped, replayed)
 
 
-STEER_WHILE_THINKING = frozenset({"wait_next", "end_thinking", "budget_up", "budget_down"})
+STEER_WHILE_THINKING = frozenset({"wait_next", "end_thinking"})
 STEER_WHILE_LIVE = frozenset({"inject", "stop"})
 LIVE = frozenset({Phase.THINKING, Phase.ANSWERING})
 
@@ -39,14 +41,29 @@ def phase_of(runs: Sequence[Run]) -> Phase:
     return Phase.DONE
 
 
-def key_state(action: str, phase: Phase) -> bool | None:
-    """Textual's `check_action` answer: True, the key applies; None, shown greyed out."""
+def key_state(action: str, phase: Phase, hide: bool = False) -> bool | None:
+    """Textual's `check_action` answer: True, the key applies; None, shown greyed out
+    (False with `hide`: left out of the footer, where a narrow one has no room)."""
+    off = False if hide else None
     if action == "wait_now":
-        return True if phase in LIVE or phase is Phase.ANSWERED else None
+        return True if phase in LIVE or phase is Phase.ANSWERED else off
     if action in STEER_WHILE_LIVE:
-        return True if phase in LIVE else None
+        return True if phase in LIVE else off
     if action in STEER_WHILE_THINKING:
-        return True if phase is Phase.THINKING else None
+        return True if phase is Phase.THINKING else off
     if action == "follow":
-        return True if phase is not Phase.IDLE else None
+        return True if phase is not Phase.IDLE else off
     return True
+
+
+def late_reason(action: str, phase: Phase, replay: bool = False) -> str:
+    """Why a steering key does nothing now (it came too late, or before any run)."""
+    if phase is Phase.IDLE:
+        return "nothing runs yet: ask a question first (n, then Enter)"
+    if replay:
+        return "a replay from the history cannot be steered: press n and Enter to ask it again"
+    if action in STEER_WHILE_THINKING:
+        return "too late: thinking has ended"
+    if action == "wait_now":
+        return "too late: this run cannot think on (it was stopped, or its context is full)"
+    return "too late: the run has ended"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -107,9 +107,11 @@ class Run:
     group: int = 0  # the question it answers (a demo's columns share one)
     trace: Trace = field(default_factory=Trace)
     log: list[dict[str, Any]] = field(default_factory=list)  # its items, for the history
+    begin: Callable[[], None] | None = None  # starts its stream (None: it streams already)
     started: float | None = None
-    first_token: float | None = None
     last_token: float | None = None
+    active_s: float = 0.0  # seconds of streaming before the current stretch
+    active_since: float | None = None  # when the current stretch of streaming began
     ended: bool = False  # its stream ran out
     finished: bool = False  # ended, graded, saved and shown in full
     armed_waits: int = 0  # W presses not yet turned into a Wait
@@ -128,6 +130,23 @@ class Run:
         """Finished, and a Wait would reopen its thinking (w after the answer)."""
         return self.finished and self.session is not None and machine_facts(self.session).can_reopen
 
+    def streamed(self, now: float) -> None:
+        """A token came: a stretch of streaming goes on (or begins again)."""
+        if self.active_since is None:
+            self.active_since = now
+        self.last_token = now
+
+    def idle(self, now: float) -> None:
+        """The stream stops for now (paused, or ended): the stretch is over."""
+        if self.active_since is not None:
+            self.active_s += max(0.0, now - self.active_since)
+            self.active_since = None
+
+    def active_seconds(self, now: float) -> float:
+        """Seconds it streamed, up to `now`."""
+        since = self.active_since
+        return self.active_s + (max(0.0, now - since) if since is not None else 0.0)
+
     def note_event(self, e: Event) -> None:
         """A user's Wait reached the stream: one press of w (else of W) is done."""
         if e.kind == ev.WAIT and e.cause == "user":
@@ -136,7 +155,7 @@ class Run:
             elif self.armed_waits:
                 self.armed_waits -= 1
 
-    def figures(self) -> RunFigures:
+    def figures(self, now: float | None = None) -> RunFigures:
         t = self.trace
         return RunFigures(
             thinking_tokens=t.thinking_tokens,
@@ -151,8 +170,7 @@ class Run:
             error=t.error,
             done=self.ended or self.finished or t.done,
             thinking_now=t.thinking_now,
-            first_token=self.first_token,
-            last_token=self.last_token,
+            active_s=self.active_seconds((self.last_token or 0.0) if now is None else now),
         )
 
     def problem(self) -> str | None:

@@ -72,6 +72,14 @@ class TuiOptions:
     question: str = option(
         "", "Ask this as soon as the model is loaded.", panel=PANEL_TUI, short="-q"
     )
+    pace: float = option(
+        0.0,
+        "Slow the model to this many tokens a second, so a person can steer a fast model by "
+        "hand (0: full speed; p changes it while the console runs).",
+        panel=PANEL_TUI,
+        min=0,
+        example="--pace 10",
+    )
     replay_speed: float = option(
         4.0, "Replay from history at this multiple of the recorded pace.", panel=PANEL_TUI, above=0
     )
@@ -90,7 +98,6 @@ class Settings:
     engine: EngineOptions = field(default_factory=EngineOptions)
     policy: PolicyOptions = field(default_factory=lambda: PolicyOptions(max_thinking="fit"))
     tui: TuiOptions = field(default_factory=TuiOptions)
-    config_path: Path | None = None
 
     def base_policy(self) -> BudgetPolicy:
         return self.policy.policy()
@@ -160,18 +167,21 @@ def load_settings(
     default_file: bool = True,
 ) -> Settings:
     """Merge the given settings with a config file (an explicit path must exist), and
-    check them. `default_file=False`: the caller has layered the file already (the CLI)."""
-    path: Path | None = Path(config) if config else None
-    if path is None and default_file and default_config_path().is_file():
-        path = default_config_path()
-    values = read_config(path) if path else {}
-    src = str(path or "")
-    s = Settings(
-        _layer(engine or EngineOptions(), values, EngineOptions(), src),
-        _layer(policy or TUI_POLICY, values, TUI_POLICY, src),
-        _layer(tui or TuiOptions(), values, TuiOptions(), src),
-        path,
-    )
+    check them. `default_file=False` (and no `config`): the caller has layered the file
+    and its defaults already (the CLI): the objects are taken as they are."""
+    if not default_file and config is None:  # the CLI: flags > file > defaults, done
+        s = Settings(engine or EngineOptions(), policy or TUI_POLICY, tui or TuiOptions())
+    else:
+        path: Path | None = Path(config) if config else None
+        if path is None and default_file and default_config_path().is_file():
+            path = default_config_path()
+        values = read_config(path) if path else {}
+        src = str(path or "")
+        s = Settings(
+            _layer(engine or EngineOptions(), values, EngineOptions(), src),
+            _layer(policy or TUI_POLICY, values, TUI_POLICY, src),
+            _layer(tui or TuiOptions(), values, TuiOptions(), src),
+        )
     s.base_policy()  # validate now: one clear error before the app opens
     if s.tui.demo:
         s.demo_policies()

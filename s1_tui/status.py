@@ -34,8 +34,7 @@ class RunFigures:
     error: str = ""
     done: bool = False  # the run ended (its finish event, or its stream ran out)
     thinking_now: bool = True
-    first_token: float | None = None
-    last_token: float | None = None
+    active_s: float = 0.0  # seconds it streamed (pauses and the time between runs left out)
 
     @property
     def tokens(self) -> int:
@@ -50,13 +49,15 @@ class StatusSnapshot:
     runs: Sequence[RunFigures] = ()
     columns: int = 0  # side-by-side demo columns; 0: one run
     idle_budget: int | str = "auto"  # the budget shown before the first run
-    now: float = 0.0  # the app's clock, for the rate while runs stream
+    pace: float = 0.0  # tokens a second the runs are held to (0: full speed)
+    paused: bool = False  # held while the user types text to inject
 
 
 def bar(used: int, budget: int | str | None, width: int = 16) -> str:
-    """A budget bar, `▕███░░▏ used/budget`; just `used/budget` when the budget is no number."""
-    if not isinstance(budget, int) or budget <= 0:
-        return f"{used}/{budget or 'auto'}"
+    """A budget bar, `▕███░░▏ used/budget`; just `used/budget` when the budget is no
+    number (or `width` is 0)."""
+    if not isinstance(budget, int) or budget <= 0 or width <= 0:
+        return f"{used}/{'auto' if budget is None or budget == '' else budget}"
     filled = min(width, round(width * used / budget))
     return f"▕{'█' * filled}{'░' * (width - filled)}▏ {used}/{budget}"
 
@@ -74,18 +75,11 @@ def prompt_hint(model: object | None) -> str:
     return hint
 
 
-def rate(runs: Sequence[RunFigures], now: float) -> str:
-    """Tokens per second over all runs, from the first token to the last (or to now)."""
-    firsts = [r.first_token for r in runs if r.first_token is not None]
-    lasts = [r.last_token for r in runs if r.last_token is not None]
-    if not firsts or not lasts:
-        return "– tok/s"
-    end = max(lasts) if all(r.done for r in runs) else now
-    span = end - min(firsts)
-    tokens = sum(r.tokens for r in runs)
-    if span <= 0 or tokens < 2:
-        return "– tok/s"
-    return f"{tokens / span:.1f} tok/s"
+def rate(runs: Sequence[RunFigures]) -> str:
+    """Tokens per second while streaming, summed over the runs (they stream side by
+    side); the time a run was paused or waited for a Wait after its answer is left out."""
+    rates = [r.tokens / r.active_s for r in runs if r.active_s > 0 and r.tokens >= 2]
+    return f"{sum(rates):.1f} tok/s" if rates else "– tok/s"
 
 
 def state(s: StatusSnapshot) -> str:
@@ -99,33 +93,72 @@ def state(s: StatusSnapshot) -> str:
     if all(r.done for r in s.runs):
         reasons = sorted({r.finish_reason or "?" for r in s.runs})
         return "done: " + ",".join(reasons)
+    if s.paused:
+        return "paused"
     if any(r.thinking_now for r in s.runs if not r.done):
         return "thinking"
     return "answering"
 
 
-def status_line(s: StatusSnapshot) -> str:
-    """The whole status line: model · backend │ budget │ answer │ rate │ steering │ state."""
-    parts = [f"{s.model} · {s.backend}"]
+@dataclass
+class Part:
+    """A field of the status line: kept by priority when the line is too long."""
+
+    text: str
+    keep: int  # the lowest is shortened (if it can be), then dropped, first
+    short: str | None = None
+
+
+def status_line(s: StatusSnapshot, width: int | None = None) -> str:
+    """The whole status line: model · backend │ budget │ answer │ rate │ steering │ state,
+    fitted to `width`: less important fields are shortened, then left out; the state
+    (what the runs do) always stays."""
+    parts = [Part(f"{s.model} · {s.backend}", 55, s.model)]
     if not s.columns:
         run = s.runs[0] if s.runs else None
         r = run or RunFigures(budget=s.idle_budget)
-        parts.append(f"think {bar(r.thinking_tokens, r.budget, 12)}")
-        parts.append(f"answer {r.answer_tokens}")
-        parts.append(rate(s.runs, s.now))
+        plain = f"think {bar(r.thinking_tokens, r.budget, 0)}"
+        parts.append(Part(f"think {bar(r.thinking_tokens, r.budget, 12)}", 90, plain))
+        parts.append(Part(f"answer {r.answer_tokens}", 45))
+        parts.append(Part(rate(s.runs), 20))
         who = ",".join(f"{k} {v}" for k, v in sorted(r.waits.items()))
-        parts.append(f"Wait {sum(r.waits.values())}" + (f" ({who})" if who else ""))
+        n = sum(r.waits.values())
+        parts.append(Part(f"Wait {n}" + (f" ({who})" if who else ""), 70, f"Wait {n}"))
         ends = ",".join(sorted(r.ends))
-        parts.append(f"end {sum(r.ends.values())}" + (f" ({ends})" if ends else ""))
+        n = sum(r.ends.values())
+        parts.append(Part(f"end {n}" + (f" ({ends})" if ends else ""), 65, f"end {n}"))
         if run is not None and run.armed_waits:
-            parts.append(f"armed {run.armed_waits}")
+            parts.append(Part(f"armed {run.armed_waits}", 40))
         if run is not None and run.correct is not None:
-            parts.append("✔ correct" if run.correct else "✘ wrong")
+            parts.append(Part("✔ correct" if run.correct else "✘ wrong", 85))
     else:
-        parts.append(f"{s.columns} columns")
-        parts.append(rate(s.runs, s.now))
-    parts.append(state(s))
-    return " │ ".join(parts)
+        parts.append(Part(f"{s.columns} columns", 60))
+        parts.append(Part(rate(s.runs), 20))
+    if s.pace:
+        parts.append(Part(f"pace {s.pace:g}/s", 50))
+    parts.append(Part(state(s), 1000))
+    return fit(parts, width)
+
+
+def fit(parts: list[Part], width: int | None) -> str:
+    """The parts joined, fitted to `width`: first shortened, then dropped, the lowest
+    `keep` first."""
+    parts = list(parts)
+
+    def text() -> str:
+        return " │ ".join(p.text for p in parts)
+
+    while width is not None and len(text()) > width:
+        movable = [p for p in parts if p.keep < 1000]
+        shorter = [p for p in movable if p.short is not None and p.short != p.text]
+        if shorter:
+            low = min(shorter, key=lambda p: p.keep)
+            low.text, low.short = low.short or "", None
+        elif movable:
+            parts.remove(min(movable, key=lambda p: p.keep))
+        else:
+            break
+    return text()
 
 
 def column_line(r: RunFigures) -> str:

@@ -14,13 +14,17 @@ from textual.widgets import Markdown
 HELP_INTRO = """\
 # s1 console — keys
 
-Ask a question in the prompt box (Enter). The **thinking** streams in the upper pane
-(dim), the **answer** below it. Every intervention is marked inline in the trace
+Ask a question in the prompt box (Enter): the focus moves to the thinking, so the letter
+keys below steer it (Esc also leaves the box; **n** goes back to it). The **thinking**
+streams in the upper pane (dim), the **answer** below it. Every intervention is marked inline in the trace
 with who made it: `⟪Wait · user⟫`, `⟪end of thinking · budget · 512 tokens⟫`,
 `⟪inject · user: …⟫`, `⟪budget → 2048 · user⟫`.
 
 Keys act on every running column and are greyed out in the footer when they do not
-apply (e.g. *Wait* and *End* only while the model thinks).
+apply (e.g. *Wait* and *End* only while the model thinks; a narrow footer leaves them
+out); pressed anyway, they say why. While nothing thinks, the budget keys set the next
+question's budget. A model too fast to steer by hand can be slowed down: **p** (or
+`--pace 10`) holds it to a pace of tokens a second.
 """
 
 HELP_OUTRO = """
@@ -38,6 +42,11 @@ def key_rows(bindings: Iterable[Binding]) -> list[tuple[str, str, str]]:
     return [(KEY_NAMES.get(b.key, b.key), b.description, b.tooltip) for b in bindings if b.tooltip]
 
 
+def cell(text: str) -> str:
+    """Text for a Markdown table cell: a "|" inside it (as in "Wait|Hmm") would end it."""
+    return text.replace("|", "\\|")
+
+
 class HelpScreen(ModalScreen[None]):
     CSS_PATH = "help.tcss"
     BINDINGS = [
@@ -50,7 +59,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         rows = ["| key | action | what it does |", "| --- | --- | --- |"]
-        rows += [f"| `{k}` | {name} | {what} |" for k, name, what in self._keys]
+        rows += [f"| `{k}` | {cell(name)} | {cell(what)} |" for k, name, what in self._keys]
         text = HELP_INTRO + "\n" + "\n".join(rows) + "\n" + HELP_OUTRO
         with VerticalScroll():
             yield Markdown(text)

@@ -1,11 +1,12 @@
 """The console's screen: the prompt, one column per run, the status line, the footer.
 
-Every key that steers a run is a binding here, and its action calls the `RunView`s,
-which call their run's session: w is `action_wait_now` -> `RunView.force_wait_now` ->
-`session.force_wait`. What the runs do is the `phase` reactive (`bindings=True`): when
-it changes, the footer greys keys out or back in by itself (`check_action`). The status
-line is `status_line()` of a snapshot, refreshed by the app's flush timer and when
-something ends.
+Every key is a binding here; what each does is in `keys.py` (mixed in). What the runs
+do is the `phase` reactive (`bindings=True`): when it changes, the footer greys keys out
+or back in by itself (`check_action`); on a narrow screen (or while the question box has
+the focus) the keys that do not apply are left out instead, so New, Help and Quit keep
+their place. Every run starts through `_start` (a question, a replay, a fake stream).
+The status line is `status_line()` of a snapshot, fitted to the width, refreshed by the
+app's flush timer and when something ends.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -25,7 +26,7 @@ from textual.widgets import Footer, Header, Input, Static
 
 from s1_engine.errors import S1Error
 from s1_engine.events import Result
-from s1_engine.policy import BudgetPolicy, parse_ignore_str
+from s1_engine.policy import parse_budget
 
 from ..gc_tuning import StreamingGC
 from ..history import HistoryStore
@@ -35,34 +36,20 @@ from ..run import ItemSource, ReplaySource, Run, Steerable, grade_off_loop, mach
 from ..settings import Settings
 from ..status import EngineStatus, StatusSnapshot, model_name, prompt_hint, status_line
 from ..trace import Trace
+from ..widgets.prompt import PromptBox
 from ..widgets.run_view import RunView
-from .ask import AskText
-from .history import HistoryScreen
+from .keys import LATE, WHAT, KeyActions
 
 if TYPE_CHECKING:
     from s1_engine.engine import Engine
-    from s1_engine.session import Session
 
     from ..app import S1App
 
-
-# What each key does: its tooltip in the footer and its line in the help screen.
-WHAT = {
-    "wait_now": 'Force "Wait" now (after or during the answer: reopen thinking and go on)',
-    "wait_next": 'Turn the model\'s next attempt to stop thinking into "Wait"',
-    "end_thinking": "End thinking now; the answer follows",
-    "inject": "Type text to insert into the thinking",
-    "stop": "Stop generating (also Esc)",
-    "budget_up": "Raise the thinking budget by the budget step",
-    "budget_down": "Lower the thinking budget (below the used count: end now)",
-    "set_ignore": 'Set the ignore string ("Wait", or "Wait|Hmm" to rotate)',
-    "new_question": "New question: focus the prompt box",
-    "follow": "Follow the stream again after scrolling up",
-    "history": "Browse past runs: reopen, replay, export",
-}
+NARROW = 120  # columns below which the footer is compact and shows only keys that apply
+BUDGET = Binding.Group("Budget", compact=True)
 
 
-class MainScreen(Screen[None]):
+class MainScreen(KeyActions, Screen[None]):
     CSS_PATH = "main.tcss"
     BINDINGS = [
         Binding("w", "wait_now", "Wait", tooltip=WHAT["wait_now"]),
@@ -70,17 +57,22 @@ class MainScreen(Screen[None]):
         Binding("e", "end_thinking", "End", tooltip=WHAT["end_thinking"]),
         Binding("i", "inject", "Inject", tooltip=WHAT["inject"]),
         Binding("s", "stop", "Stop", tooltip=WHAT["stop"]),
-        Binding("plus", "budget_up", "Budget+", tooltip=WHAT["budget_up"]),
-        Binding("minus", "budget_down", "Budget-", tooltip=WHAT["budget_down"]),
+        Binding("plus", "budget_up", "Budget+", tooltip=WHAT["budget_up"], group=BUDGET),
+        Binding("minus", "budget_down", "Budget-", tooltip=WHAT["budget_down"], group=BUDGET),
+        Binding("p", "pace", "Pace", tooltip=WHAT["pace"]),
         Binding("g", "set_ignore", "Ignore str", show=False, tooltip=WHAT["set_ignore"]),
         Binding("n", "new_question", "New", tooltip=WHAT["new_question"]),
         Binding("f", "follow", "Follow", show=False, tooltip=WHAT["follow"]),
         Binding("h", "history", "History", show=False, tooltip=WHAT["history"]),
         Binding("escape", "escape", "Stop", show=False),
+        # after the key's own binding: runs when that one does not apply, and says why
+        *(Binding(key, f"late({action!r})", show=False) for key, action in LATE.items()),
     ]
 
     phase: reactive[Phase] = reactive(Phase.IDLE, bindings=True)
     """What the runs do; the footer's keys follow it (see `check_action`)."""
+    narrow: reactive[bool] = reactive(False, bindings=True)
+    """Too narrow for every key: the footer shows only those that apply."""
 
     def __init__(
         self,
@@ -93,14 +85,14 @@ class MainScreen(Screen[None]):
         self.settings = settings
         self.store = store
         self.clock = clock
-        self.columns: list[tuple[str, BudgetPolicy]] = (
-            settings.demo_policies() if settings.tui.demo else []
-        )
+        self.columns = bool(settings.tui.demo)
         self.views: list[RunView] = []
         self._ask_now = ask_now
+        self._graded_question: str | None = None  # the one --reference answers
         self._group = 0
         self._status_text = ""
         self._gc = StreamingGC()
+        self.held = False  # the runs wait (the inject box is open)
 
     @property
     def console(self) -> S1App:
@@ -111,11 +103,11 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header(icon="s1")
         yield Static("", id="error")
-        yield Input(placeholder=prompt_hint(self._model()), id="prompt")
+        yield PromptBox(placeholder=prompt_hint(self._model()), id="prompt")
         if self.columns:
             self.views = [
                 RunView(i, label, show_line=True, clock=self.clock)
-                for i, (label, _) in enumerate(self.columns)
+                for i, (label, _) in enumerate(self.settings.demo_policies())
             ]
         else:
             self.views = [RunView(0, clock=self.clock)]
@@ -125,9 +117,26 @@ class MainScreen(Screen[None]):
         yield self._status
         yield Footer()
 
+    @property
+    def prompt_box(self) -> PromptBox:
+        return self.query_one("#prompt", PromptBox)
+
+    @property
+    def typing(self) -> bool:
+        """The question box has the focus: letters type into it."""
+        return isinstance(self.focused, PromptBox)
+
     def on_mount(self) -> None:
-        self.query_one("#prompt", Input).focus()
+        self.prompt_box.focus()
         self.watch(self.app, "engine_state", self._engine_state_changed)  # and now
+
+    def on_resize(self, event: events.Resize) -> None:
+        footer = self.query_one(Footer)
+        narrow = event.size.width < NARROW
+        footer.compact = narrow
+        footer.show_command_palette = not narrow  # ctrl+p works all the same
+        self.narrow = narrow
+        self.refresh_status()
 
     def on_unmount(self) -> None:
         self._gc.restore()
@@ -135,6 +144,7 @@ class MainScreen(Screen[None]):
     def _engine_state_changed(self, state: EngineStatus) -> None:
         if state == "failed" and self.console.engine_error is not None:
             self.show_error(self.console.engine_error.banner())
+            self.action_leave_prompt()  # the banner's keys (m, h, q) work at once
         else:
             self.show_error(None)
         self.refresh_status()
@@ -155,6 +165,7 @@ class MainScreen(Screen[None]):
     @on(Input.Submitted, "#prompt")
     def _submitted(self, event: Input.Submitted) -> None:
         if text := event.value.strip():
+            self.action_leave_prompt()  # the steering keys work while it thinks
             self.ask(text)
 
     def ask(self, prompt: str) -> None:
@@ -169,45 +180,29 @@ class MainScreen(Screen[None]):
             self._ask_now = prompt if state == "loading" else None
             return
         self._ask_now = None
+        if self._graded_question is None:
+            self._graded_question = self.settings.tui.question or prompt
         self.stop_all()
         self._group += 1
-        plan = self.columns or [("", self.settings.base_policy())]
-        self.show_error(None)
-        self._start_runs(engine, prompt, plan)
+        group, fmt = self._group, self.settings.engine.format
+        plan = self.settings.demo_policies() if self.columns else []
+        plan = plan or [("", self.settings.base_policy())]
 
-    @work(exclusive=True, group="start")
-    async def _start_runs(
-        self, engine: Engine, prompt: str, plan: list[tuple[str, BudgetPolicy]]
-    ) -> None:
-        for view in self.views:
-            await view.clear()
-        fmt = self.settings.engine.format
-        started: list[tuple[Run, Session]] = []
-        try:
+        def make() -> list[Run]:
+            runs = []
             for label, policy in plan:
                 session = engine.start(
                     prompt, policy, format=None if fmt in ("", "auto") else fmt, paused=True
                 )
                 budget = machine_facts(session).budget
                 trace = Trace(policy.max_thinking_tokens if budget is None else budget)
-                run = Run(prompt, session, session, label, policy, self._group, trace)
-                started.append((run, session))
-        except S1Error as e:
-            self.show_error(f"Cannot start: {e.problem}\nWhat to do: {e.fix}")
-            return
-        except Exception as e:  # noqa: BLE001 - the engine died: say so, stay usable
-            self.show_error(
-                f"The engine failed: {type(e).__name__}: {e}\n"
-                "What to do: press m to load the model again, or q to quit."
-            )
-            return
-        for view, (run, session) in zip(self.views, started):
-            run.started = self.clock()
-            self._gc.hold(run)
-            view.show(run, follow=self.settings.tui.follow)
-            session.begin()
-        self.views[0].thinking.focus()
-        self._update_phase()
+                runs.append(
+                    Run(prompt, session, session, label, policy, group, trace, begin=session.begin)
+                )
+            return runs
+
+        self.show_error(None)
+        self._start(make)
 
     def replay(self, record: dict, speed: float | None = None) -> None:
         """Show a recorded run again (speed None: the setting; inf: at once)."""
@@ -227,23 +222,54 @@ class MainScreen(Screen[None]):
         """Stream any source of items into the first column: a replay, or a fake stream
         (tests, benchmarks). With `session`, the keys steer it."""
         self.stop_all()
-        self._start_source(Run(prompt, source, session, label, trace=Trace(budget)))
+        self._start(lambda: [Run(prompt, source, session, label, trace=Trace(budget))])
 
     @work(exclusive=True, group="start")
-    async def _start_source(self, run: Run) -> None:
+    async def _start(self, make: Callable[[], list[Run]]) -> None:
+        """The one way runs start: clear the columns, make the runs (a question's
+        sessions, a replay), show each in its column, then let the sessions begin."""
         for view in self.views:
             await view.clear()
-        run.started = self.clock()
-        self.query_one("#prompt", Input).value = run.prompt
-        self._gc.hold(run)
-        self.views[0].show(run, follow=self.settings.tui.follow)
-        self.views[0].thinking.focus()
+        try:
+            runs = make()
+        except S1Error as e:
+            self.show_error(f"Cannot start: {e.problem}\nWhat to do: {e.fix}")
+            return
+        except Exception as e:  # noqa: BLE001 - the engine died: say so, stay usable
+            self.show_error(
+                f"The engine failed: {type(e).__name__}: {e}\n"
+                "What to do: press m to load the model again, or q to quit."
+            )
+            return
+        self.prompt_box.value = runs[0].prompt  # asked with -q or replayed: shown too
+        for view, run in zip(self.views, runs):
+            run.started = self.clock()
+            self._gc.hold(run)
+            view.show(run, follow=self.settings.tui.follow)
+        for run in runs:
+            if run.begin is not None:
+                run.begin()
+        if self.typing:
+            self.action_leave_prompt()
         self._update_phase()
 
     def stop_all(self) -> None:
         """Stop every run the keys can steer."""
         for view in self.views:
             view.stop()
+
+    def hold_runs(self, on: bool) -> None:
+        """Hold every run where it is (the inject box is open), or let them go on."""
+        pace = self.console.pace
+        if on:
+            pace.pause()
+            now = self.clock()
+            for run in self.runs:
+                run.idle(now)  # its rate leaves the wait out
+        else:
+            pace.resume()
+        self.held = on
+        self.refresh_status()
 
     async def flush(self) -> None:
         """New text into the panes, then the status line (the app's timer calls this)."""
@@ -272,8 +298,14 @@ class MainScreen(Screen[None]):
         self._update_phase()
         self.refresh_status()
 
-    async def _grade(self, run: Run, answer: str) -> None:
+    def _reference(self, run: Run) -> str:
+        """The expected answer of `run`'s question: --reference answers the question it
+        came with (-q, or the first one asked), not a new one asked later."""
         ref = self.settings.tui.reference
+        return ref if ref and run.prompt == self._graded_question else ""
+
+    async def _grade(self, run: Run, answer: str) -> None:
+        ref = self._reference(run)
         if not ref:
             return
         try:
@@ -282,7 +314,7 @@ class MainScreen(Screen[None]):
             self.notify(f"grading failed: {e}", severity="warning")
 
     def _save(self, run: Run, result: Result) -> None:
-        record = run.history_record(result, self.console.engine, self.settings.tui.reference)
+        record = run.history_record(result, self.console.engine, self._reference(run))
         try:
             run.record = self.store.add(record)
         except OSError as e:
@@ -302,18 +334,21 @@ class MainScreen(Screen[None]):
 
     def snapshot(self) -> StatusSnapshot:
         engine = self.console.engine
+        now = self.clock()
         return StatusSnapshot(
             model=model_name(self._model()),
             backend=self._backend(engine),
             engine=self.console.engine_state,
-            runs=[r.figures() for r in self.runs],
-            columns=len(self.columns),
-            idle_budget=self.settings.policy.max_thinking,
-            now=self.clock(),
+            runs=[r.figures(now) for r in self.runs],
+            columns=len(self.views) if self.columns else 0,
+            idle_budget=parse_budget(self.settings.policy.max_thinking),
+            pace=self.console.pace.tokens_per_s,
+            paused=self.held,
         )
 
     def refresh_status(self) -> None:
-        text = status_line(self.snapshot())
+        width = self._status.size.width - 2 if self._status.size.width else None
+        text = status_line(self.snapshot(), width)
         if text != self._status_text:
             self._status_text = text
             self._status.update(Content(text))
@@ -327,84 +362,6 @@ class MainScreen(Screen[None]):
         self.phase = phase_of(self.runs)  # the footer refreshes only if it changed
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return key_state(action, self.phase)
-
-    def action_wait_now(self) -> None:
-        for view in self.views:
-            if view.force_wait_now():  # a finished run reopened: it streams again
-                self._gc.hold(view.run)
-        self._update_phase()
-
-    def action_wait_next(self) -> None:
-        for view in self.views:
-            view.force_wait_at_next_end()
-        self.notify("the model's next attempt to stop thinking becomes a Wait", title="armed")
-
-    def action_end_thinking(self) -> None:
-        for view in self.views:
-            view.end_thinking()
-
-    def action_stop(self) -> None:
-        self.stop_all()
-
-    def action_escape(self) -> None:
-        """Esc: stop what runs; else leave the prompt box so the letter keys work."""
-        if any(r.live for r in self.runs):
-            self.action_stop()
-        elif isinstance(self.focused, Input):
-            self.views[0].thinking.focus()
-
-    def action_budget_up(self) -> None:
-        for view in self.views:
-            view.change_budget(+self.settings.tui.budget_step)
-
-    def action_budget_down(self) -> None:
-        for view in self.views:
-            view.change_budget(-self.settings.tui.budget_step)
-
-    def action_inject(self) -> None:
-        def done(text: str | None) -> None:
-            if text:
-                for view in self.views:
-                    view.inject(text if text[:1].isspace() else " " + text)
-
-        self.app.push_screen(
-            AskText("Inject into the thinking:", placeholder="e.g. Let me check"), done
-        )
-
-    def action_set_ignore(self) -> None:
-        def done(text: str | None) -> None:
-            if not text:
-                return
-            try:
-                value = parse_ignore_str(text)
-            except S1Error as e:
-                self.notify(e.line(), severity="error")
-                return
-            self.settings.policy.ignore_str = text
-            for view in self.views:
-                view.set_ignore_str(value)
-            self.notify(f"ignore string: {text}", title="set")
-
-        current = self.settings.policy.ignore_str
-        self.app.push_screen(
-            AskText('Ignore string ("Wait", or "Wait|Hmm" to rotate):', current), done
-        )
-
-    def action_new_question(self) -> None:
-        box = self.query_one("#prompt", Input)
-        box.focus()
-        box.select_all()
-
-    def action_follow(self) -> None:
-        for view in self.views:
-            if view.run is not None:
-                view.follow()
-
-    def action_history(self) -> None:
-        def done(choice: tuple[str, dict] | None) -> None:
-            if choice:
-                what, record = choice
-                self.replay(record, float("inf") if what == "open" else None)
-
-        self.app.push_screen(HistoryScreen(self.store), done)
+        if self.typing and action not in ("escape", "leave_prompt"):
+            return False  # letters type into the box: not keys now
+        return key_state(action, self.phase, hide=self.narrow)

@@ -103,9 +103,7 @@ class RunView(Vertical):
             async for item in run.source.stream(skip):
                 now = clock()
                 if isinstance(item, TokenDelta):
-                    if run.first_token is None:
-                        run.first_token = now
-                    run.last_token = now
+                    run.streamed(now)
                     feed(item)
                 else:
                     feed(item)
@@ -117,6 +115,7 @@ class RunView(Vertical):
                 result = await aresult()
         except Exception as e:  # noqa: BLE001 - a broken stream ends the run, not the app
             run.trace.error = f"{type(e).__name__}: {e}"
+        run.idle(run.last_token or clock())
         run.ended = True
         self.post_message(RunFinished(run, result))
 

@@ -14,7 +14,7 @@ from s1_tui.run import ReplaySource, Run
 
 from .conftest import SIZE, ask, finished, kinds, make_app, until
 
-STEERING = ["wait_now", "wait_next", "end_thinking", "inject", "stop", "budget_up", "budget_down"]
+STEERING = ["wait_now", "wait_next", "end_thinking", "inject", "stop"]
 
 
 class Reopenable(FakeSession):
@@ -65,8 +65,11 @@ def test_phase_of_the_runs():
 def test_keys_that_apply_in_each_phase(phase, enabled):
     for action in [*STEERING, "follow"]:
         assert key_state(action, phase) is (True if action in enabled else None), action
-    for always in ("new_question", "history", "set_ignore", "help", "quit", "load_model"):
-        assert key_state(always, phase) is True
+    for action in [*STEERING, "follow"]:  # a narrow footer leaves them out instead
+        assert key_state(action, phase, hide=True) is (True if action in enabled else False)
+    always = ("new_question", "history", "set_ignore", "help", "quit", "load_model", "pace")
+    for action in (*always, "budget_up", "budget_down"):  # idle: the next question's
+        assert key_state(action, phase) is True
 
 
 def footer_enabled(app, action: str) -> bool:

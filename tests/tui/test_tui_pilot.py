@@ -27,6 +27,9 @@ def thinking_at_least(app, n: int):
 async def test_ask_then_end_thinking(hf_engine, private_dirs):
     app = make_app(hf_engine, **ENDLESS)
     async with app.run_test(size=SIZE) as pilot:
+        # in the question box the letters type: they are no keys there (left out)
+        assert app.main.check_action("end_thinking", ()) is False
+        await pilot.press("escape")  # out of the box
         # idle: the steering keys are greyed out, asking is not
         assert app.main.check_action("end_thinking", ()) is None
         assert app.main.check_action("wait_now", ()) is None
