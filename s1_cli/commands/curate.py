@@ -27,7 +27,7 @@ from s1_data.stages import STAGES, Stage, settings_classes
 from s1_engine.errors import S1Error
 from s1_engine.settings import EngineOptions
 
-from ..engine import start_engine
+from ..engine import start_engine, stop_engine
 from ..options import command
 
 SourcesArg = Annotated[
@@ -106,12 +106,19 @@ _KW = inspect.Parameter.KEYWORD_ONLY
 
 def run_curate(cfg: CurateConfig) -> None:
     """Run the pipeline with progress bars (none with --quiet), then print the survivors."""
+    from s1_data.engines import Engines
     from s1_data.pipeline import Pipeline
 
     bars = StageBars(enabled=not cfg.quiet)
-    pipeline = Pipeline(cfg, on_progress=bars, build=None if cfg.quiet else bars.build)
-    with bars:
-        report = pipeline.run()
+    engines = Engines(cfg.engine, seed=cfg.seed, build=bars.build)
+    pipeline = Pipeline(cfg, engines, on_progress=bars)
+    try:
+        with bars:
+            report = pipeline.run()
+    finally:
+        for engine in engines.built.values():
+            stop_engine(engine)  # says so while vLLM takes its time
+        engines.built.clear()
     skipped_note(report)
     if cfg.quiet:
         return
@@ -171,7 +178,10 @@ class StageBars:
             self.finished.add(p.stage)
 
     def build(self, opts: EngineOptions, seed: int) -> Any:
-        """The engine factory: `s1_cli.engine.start_engine`, the bars paused meanwhile."""
+        """The engine factory: `s1_cli.engine.start_engine`, the bars paused meanwhile
+        (quiet: no loading line either; the engine's output still goes to its log)."""
+        if not self.enabled:
+            return start_engine(opts, "curate", seed=seed, workload="batch", line=False)
         with self._paused():
             return start_engine(opts, "curate", seed=seed, workload="batch")
 

@@ -21,7 +21,7 @@ from s1_engine.errors import S1Error
 from s1_engine.settings import EngineOptions, PolicyOptions
 from s1_eval.settings import EvalOptions, MethodOptions
 
-from ..engine import start_engine
+from ..engine import start_engine, stop_engine
 from ..options import command
 
 
@@ -98,7 +98,7 @@ def eval_(
             with EvalProgressBar(run.task, run.progress) as bar:
                 summary = run_eval(eng, spec, folder, on_progress=bar, overwrite=run.overwrite)
         finally:
-            eng.close()
+            stop_engine(eng)
     print_summary(summary, out_dir)
     if summary.get("failed"):
         raise S1Error(

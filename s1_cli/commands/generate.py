@@ -12,7 +12,7 @@ import typer
 from s1_engine.errors import S1Error
 from s1_engine.settings import EngineOptions, PolicyOptions
 
-from ..engine import start_engine
+from ..engine import start_engine, stop_engine
 from ..options import command
 
 
@@ -72,7 +72,7 @@ def run_generate(
     if prompt is None or prompt == "-":
         if sys.stdin is None or sys.stdin.isatty():
             raise S1Error("no prompt given", "pass it as an argument or pipe it on stdin")
-        prompt = sys.stdin.read()
+        prompt = sys.stdin.read().strip()  # `echo` adds a newline the question lacks
     if not prompt.strip():
         raise S1Error("the prompt is empty", "pass a question")
     policy = policy_opts.policy()
@@ -111,4 +111,4 @@ def run_generate(
         if as_json:
             print(json.dumps(result.to_dict(), ensure_ascii=False))
     finally:
-        engine.close()
+        stop_engine(engine)

@@ -18,6 +18,8 @@ def tui(
     from s1_tui.app import S1App
     from s1_tui.terminal import app_owns_terminal
 
+    from ..engine import stop_engine
+
     settings = load_settings(engine, policy, console, default_file=False)  # checks them
     log = EngineLog.new("tui")
     app = S1App(settings, log=log)
@@ -25,7 +27,7 @@ def tui(
         with app_owns_terminal(log):
             app.run()
     finally:
-        app.close_engine()
+        app.close_engine(stop_engine)
 
 
 def register(app: typer.Typer) -> None:
