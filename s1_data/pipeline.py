@@ -59,6 +59,13 @@ class CurateConfig:
         example="--limit 100",
     )
     seed: int = option(0, "Seed for --limit, sampling and selection.", panel=P_DATA)
+    kinds: str | None = option(
+        None,
+        "Synthetic pool sources (synthetic:N): only these task kinds, comma-separated "
+        "(subtract,quotient,gcd: the ones the embedded model was trained on; default: all "
+        "seven).",
+        panel=P_DATA,
+    )
     batch_size: int = option(
         32,
         "Requests sent to the engine at once (and checkpointed).",
@@ -69,8 +76,8 @@ class CurateConfig:
     quiet: bool = option(False, "No progress bars.", panel=P_DATA, short="-q", negatable=False)
     overwrite: bool = option(
         False,
-        "Replace a finished run in --out made of other stages (a stage alone into a "
-        "pipeline's folder, or the pipeline into a stage's).",
+        "Replace a finished run in --out made with other stages or settings (without it, "
+        "such a folder is refused); stages whose inputs did not change are reused.",
         panel=P_DATA,
         negatable=False,
     )
@@ -95,6 +102,9 @@ class CurateConfig:
             raise S1Error("no output folder given", "pass --out FOLDER")
         check(self)
         check(self.engine)
+        from .pool import parse_kinds
+
+        parse_kinds(self.kinds)
         known = settings_classes()
         for obj in self.settings:
             if type(obj) not in known:
@@ -112,6 +122,7 @@ class CurateConfig:
             "stages": list(self.stages),
             "limit": self.limit,
             "seed": self.seed,
+            "kinds": self.kinds,
             "batch_size": self.batch_size,
         }
         for cls in settings_classes():
@@ -223,22 +234,32 @@ class Pipeline:
         self.dropped.extend(dropped)
 
     def _pool(self, _items: Rows, job: Job) -> Result:
-        from .pool import load_pool
+        from .pool import load_pool, parse_kinds
 
-        items = load_pool(self.cfg.pool or [], self.cfg.limit, self.cfg.seed)
+        c = self.cfg
+        items = load_pool(c.pool or [], c.limit, c.seed, parse_kinds(c.kinds))
         job.advance(len(items))
         return items, [], {"sources": list(self.cfg.pool or [])}
 
+    def identity(self) -> dict[str, Any]:
+        """What makes two runs' results one set: the stages and every setting that
+        changes what they keep (not the folder, the batch size, the engine's logging)."""
+        ident = self.cfg.public()
+        for name in ("out", "batch_size"):
+            ident.pop(name, None)
+        ident["engine"] = {k: v for k, v in ident["engine"].items() if k != "verbose"}
+        return ident
+
     def run(self) -> dict[str, Any]:
-        """Lock the output folder and run: one writer at a time, and one set of stages per
-        folder (a stage alone never replaces a pipeline's result silently)."""
+        """Lock the output folder and run: one writer at a time, and one run per folder:
+        a finished result of other stages or settings is refused, naming what changed,
+        unless `overwrite` (then only the stages whose inputs changed run again)."""
         with RunFolder(self.out, "curate") as folder:
-            folder.claim(
-                {"stages": list(self.cfg.stages)},
-                self.cfg.overwrite,
-                clear=_clear,
-                has_results=lambda p: (p / "report.json").exists(),
-            )
+            ident = self.identity()
+            done = (self.out / "report.json").exists()
+            if done:
+                folder.check(ident, self.cfg.overwrite)  # names the setting that changed
+            folder.claim(ident, self.cfg.overwrite, clear=_clear, has_results=lambda p: done)
             return self._run()
 
     def _run(self) -> dict[str, Any]:
@@ -252,6 +273,8 @@ class Pipeline:
         self.files.open()
         try:
             fp = fingerprint("pool", fingerprint_sources(c.pool or []), c.limit, c.seed)
+            if c.kinds:  # (so that runs without --kinds keep their fingerprints)
+                fp = fingerprint(fp, "kinds", c.kinds)
             items = self._run_stage(0, "pool", fp, None, self._pool)
             for stage in chosen:
                 if stage.ready is not None:
@@ -282,11 +305,11 @@ class Pipeline:
 
 
 def _clear(out: Path) -> None:
-    """--overwrite: remove a finished run's dataset, report and stage files."""
+    """--overwrite: remove a finished run's dataset and report. The stage files stay: each
+    is reused only where its fingerprint (its inputs and settings) matches."""
     import shutil
 
-    for name in ("data", "stages"):
-        shutil.rmtree(out / name, ignore_errors=True)
+    shutil.rmtree(out / "data", ignore_errors=True)
     for name in ("README.md", "report.md", "report.json", "dropped.jsonl"):
         (out / name).unlink(missing_ok=True)
 

@@ -202,7 +202,9 @@ def _load(spec: str) -> tuple[Any, str]:
         ) from None
 
 
-def _synthetic_rows(spec: str, seed: int) -> list[dict[str, Any]]:
+def _synthetic_rows(
+    spec: str, seed: int, kinds: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
     parts = spec.split(":")
     try:
         n = int(parts[1]) if len(parts) > 1 else 100
@@ -215,7 +217,7 @@ def _synthetic_rows(spec: str, seed: int) -> list[dict[str, Any]]:
 
     rng = random.Random(s)
     rows = []
-    for task in synthetic.make_tasks(n, seed=s):
+    for task in synthetic.make_tasks(n, seed=s, kinds=kinds or None):
         thinking, attempt = synthetic.make_trace(task, rng)
         rows.append(
             {
@@ -317,11 +319,14 @@ def _jsonable(v: Any) -> bool:
         return False
 
 
-def load_source(spec: str, seed: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-    """One source, normalized; `limit` takes a seeded random subset."""
+def load_source(
+    spec: str, seed: int = 0, limit: int | None = None, kinds: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """One source, normalized; `limit` takes a seeded random subset; `kinds`: the task
+    kinds of a synthetic source."""
     name = source_name(spec)
     if spec.startswith("synthetic"):
-        rows = _synthetic_rows(spec, seed)
+        rows = _synthetic_rows(spec, seed, kinds)
         items = normalize_rows(rows, list(rows[0]) if rows else ["question", "answer"], name)
     else:
         ds, _ = _load_dataset_rows(spec)
@@ -333,10 +338,28 @@ def load_source(spec: str, seed: int = 0, limit: int | None = None) -> list[dict
     return items
 
 
+def parse_kinds(text: str | None) -> list[str]:
+    """`--kinds subtract,quotient,gcd` -> the synthetic task kinds ([]: all of them)."""
+    from .synthetic import KINDS
+
+    kinds = [k.strip() for k in (text or "").split(",") if k.strip()]
+    if unknown := [k for k in kinds if k not in KINDS]:
+        raise S1Error(
+            f"unknown synthetic task kind {unknown[0]!r}",
+            f"--kinds takes some of {','.join(KINDS)} (the embedded model knows "
+            "subtract,quotient,gcd)",
+        )
+    return kinds
+
+
 def load_pool(
-    specs: Sequence[str], limit: int | None = None, seed: int = 0
+    specs: Sequence[str],
+    limit: int | None = None,
+    seed: int = 0,
+    kinds: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """All sources in one list (ids made unique); `limit` keeps a seeded random subset."""
+    """All sources in one list (ids made unique); `limit` keeps a seeded random subset;
+    `kinds` the task kinds of the synthetic sources."""
     if not specs:
         raise S1Error(
             "no pool sources given", "pass at least one file, folder, hub id or synthetic:N"
@@ -345,7 +368,7 @@ def load_pool(
         raise S1Error(f"--limit must be >= 1, got {limit}", "e.g. --limit 100")
     items: list[dict[str, Any]] = []
     for spec in specs:
-        items.extend(load_source(spec, seed=seed, limit=limit))
+        items.extend(load_source(spec, seed=seed, limit=limit, kinds=kinds))
     seen: Counter[str] = Counter()
     for item in items:
         seen[item["id"]] += 1

@@ -19,7 +19,7 @@ from typing import Any
 from s1_engine.errors import S1Error
 from s1_engine.rundir import RunFolder
 
-from . import outputs
+from . import loss_lines, outputs
 from .config import ALIASES, CONFIGS_DIR, RECIPES_DIR, TrainConfig, load_recipe, resolve_config
 from .formatting import Columns, to_prompt_completion
 
@@ -334,6 +334,7 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
         processing_class=tokenizer,
         callbacks=[LossLog()],
     )
+    loss_lines.install(trainer, say)  # rounded lines, the first and last step logged
     info = {"model_path": model_path, "bf16": bf16, "accum": accum, "extra": extra, "out": out}
     info |= {"padding_free": padding_free, "attn_implementation": attn, "liger": config.liger}
     info |= {"per_device": per_device, "selective_checkpointing": bool(selective)}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -141,39 +142,28 @@ def compare(
     if as_json:
         print(json.dumps({"a": a, "b": b, "policies": rows, "methods": methods}))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(
-        title=f"A = {a} ({sa.get('task')}, {sa.get('model')})\nB = {b} ({sb.get('task')}, {sb.get('model')})"
-    )
-    t.add_column("policy", no_wrap=True)
-    for col in ("A acc %", "B acc %", "Δ", "A think", "B think"):
-        t.add_column(col, justify="right")
-    for r in rows:
-        t.add_row(
+    title = f"A = {a} ({sa.get('task')}, {sa.get('model')})\nB = {b} ({sb.get('task')}, {sb.get('model')})"
+    cells = [
+        [
             r["policy"],
             _f(r["a_accuracy"]),
             _f(r["b_accuracy"]),
             _f(r["delta"], signed=True),
             _f(r["a_thinking_tokens"]),
             _f(r["b_thinking_tokens"]),
-        )
-    m = Table(title="Control / Scaling / Performance (A | B)")
-    m.add_column("method", no_wrap=True)
-    for col in ("Control %", "Scaling /1k tok", "Perf. %"):
-        m.add_column(col, justify="right")
-    for name, vals in methods.items():
-        m.add_row(
-            name,
-            *(
-                f"{_f(vals[k][0])} | {_f(vals[k][1])}"
-                for k in ("control", "scaling", "performance")
-            ),
-        )
-    console = Console(highlight=False)
-    console.print(t)
-    console.print(m)
+        ]
+        for r in rows
+    ]
+    both = [
+        [name, *(f"{_f(v[k][0])} | {_f(v[k][1])}" for k in ("control", "scaling", "performance"))]
+        for name, v in methods.items()
+    ]
+    console = out_console()
+    cols = ("A acc %", "B acc %", "Δ", "A think", "B think")
+    print_table(console, title, "policy", cols, cells)
+    m_cols = ("Control %", "Scaling /1k tok", "Perf. %")
+    m_title = "Control / Scaling / Performance (A | B)"
+    print_table(console, m_title, "method", m_cols, both)
 
 
 def load_summary(folder: str) -> dict[str, Any]:
@@ -199,16 +189,11 @@ def load_summary(folder: str) -> dict[str, Any]:
 
 
 def print_summary(summary: dict[str, Any], out: Path) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     n = summary.get("samples", 1)
-    t = Table(title=f"{summary['task']}: {summary['questions']} questions x {n} samples")
-    t.add_column("policy", no_wrap=True)
-    for col in ("runs", "acc %", f"maj@{n} %", "think", "spent", "answer", "Waits", "ctrl %"):
-        t.add_column(col, justify="right")
-    for p in summary["policies"]:
-        t.add_row(
+    title = f"{summary['task']}: {summary['questions']} questions x {n} samples"
+    cols = ("runs", "acc %", f"maj@{n} %", "think", "spent", "answer", "Waits", "ctrl %")
+    rows = [
+        [
             p["policy"],
             str(p["runs"]),
             _f(p["accuracy"]),
@@ -218,24 +203,82 @@ def print_summary(summary: dict[str, Any], out: Path) -> None:
             _f(p["mean_answer_tokens"]),
             _f(p["mean_waits"]),
             _f(p["control"]),
-        )
-    m = Table(title="the s1 paper's metrics")
-    m.add_column("method", no_wrap=True)
-    for col in ("points", "Control %", "Scaling /1k tok", "Scaling /2x", "Perf. %"):
-        m.add_column(col, justify="right")
-    for name, v in summary.get("methods", {}).items():
-        m.add_row(
+        ]
+        for p in summary["policies"]
+    ]
+    metrics = [
+        [
             name,
             str(len(v["points"])),
             _f(v["control"]),
             _f(v["scaling"]),
             _f(v["scaling_log2"]),
             _f(v["performance"]),
-        )
-    console = Console(highlight=False)
-    console.print(t)
-    console.print(m)
+        ]
+        for name, v in summary.get("methods", {}).items()
+    ]
+    console = out_console()
+    print_table(console, title, "policy", cols, rows)
+    m_cols = ("points", "Control %", "Scaling /1k tok", "Scaling /2x", "Perf. %")
+    print_table(console, "the s1 paper's metrics", "method", m_cols, metrics)
+    if "instruction" in summary:
+        console.print(f"prompt: {prompt_line(summary['instruction'])}", soft_wrap=True)
     console.print(f"results in {out}: samples.jsonl, summary.json, scaling.png", soft_wrap=True)
+
+
+def out_console() -> Any:
+    """stdout for tables: the terminal's width, or when piped as wide as a table needs
+    (rich would crop it at 80 columns)."""
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=160)
+
+
+def prompt_line(instruction: str | None) -> str:
+    """What each question was sent as, in words."""
+    if instruction is None:
+        return "each question with the standard instruction of its kind (--instruction)"
+    if not instruction.strip():
+        return "the question alone (no instruction; --instruction TEXT adds one)"
+    return f"each question, then {instruction.strip()!r} (--instruction '' for none)"
+
+
+def print_table(
+    console: Any, title: str, first: str, columns: Sequence[str], rows: list[list[str]]
+) -> None:
+    """A rich table that never cuts a number: each number column exactly as wide as its
+    longest value or header word (headers wrap at spaces), the first column gets the
+    rest of the width and folds its labels if it must; on a screen too narrow even so,
+    the lines run over (the terminal wraps them) rather than lose digits."""
+    from rich import box
+    from rich.table import Table
+
+    def need(i: int, header: str) -> int:
+        words = max((len(w) for w in header.split()), default=1)
+        return max([words, *(len(r[i]) for r in rows)])
+
+    sizes = [need(i, col) for i, col in enumerate(columns, 1)]
+    labels = max([len(first), *(len(r[0]) for r in rows)])
+    frame = sum(sizes) + 3 * len(sizes) + 2  # 3 between two columns, 1 at each edge
+    first_width = max(10, min(labels, console.width - frame))
+    t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    t.add_column(first, overflow="fold", width=first_width)
+    for col, size in zip(columns, sizes):
+        t.add_column(col, justify="right", width=size)
+    for r in rows:
+        t.add_row(*r)
+    if frame + first_width > console.width:  # rich would shrink the columns to fit
+        from rich.console import Console
+
+        console = Console(
+            file=console.file,
+            width=frame + first_width,
+            highlight=False,
+            force_terminal=console.is_terminal,
+            color_system=console.color_system,
+        )
+    console.print(t)
 
 
 def _f(x: Any, signed: bool = False) -> str:

@@ -46,8 +46,12 @@ def train(
     report = run(config, log=_err)
     if report["config"] and int(os.environ.get("RANK", "0")) != 0:
         return
+    first, last = (report[k] for k in ("first_loss", "last_loss"))
+    losses = (
+        f"{first:.4g} -> {last:.4g}" if first is not None and last is not None else "not logged"
+    )
     _err(
-        f"done: {report['global_steps']} steps, loss {report['first_loss']} -> {report['last_loss']}, "
+        f"done: {report['global_steps']} steps, loss {losses}, "
         f"{report['dropped_over_block_size']} dropped / {report['truncated_to_block_size']} truncated "
         f"over the block size; model in {report['output_dir']} ({report['seconds']} s)"
     )

@@ -9,6 +9,7 @@ import pytest
 from s1_data.pipeline import CurateConfig, Engines, run_pipeline
 from s1_data.stages.decontaminate import DecontaminateSettings
 from s1_data.stages.select import SelectSettings
+from s1_engine.errors import S1Error
 
 from .planted import SOLVED
 
@@ -157,10 +158,16 @@ def test_a_killed_run_resumes_where_it_stopped(planted_files, tiny_model, hf_eng
     )
     assert first.prompts + second.prompts == fresh.prompts
     assert full["survivors"] == report["survivors"]
-    # a changed setting reruns only the stages after it
+    # a changed setting is refused without --overwrite, naming it ...
     third = KillAfter(hf_engine, calls=0)  # any model call would fail
+    with pytest.raises(S1Error, match=r"another run \(n: 10, now 5\).*--overwrite"):
+        run_pipeline(
+            _config(pool, evalfile, tmp_path, n=5, batch_size=4, limit=30),
+            Engines(preset={str(tiny_model): third}),
+        )
+    # ... and with it, reruns only the stages after it
     again = run_pipeline(
-        _config(pool, evalfile, tmp_path, n=5, batch_size=4, limit=30),
+        _config(pool, evalfile, tmp_path, n=5, batch_size=4, limit=30, overwrite=True),
         Engines(preset={str(tiny_model): third}),
     )
     assert [s["name"] for s in again["stages"] if not s["resumed"]] == ["select"]
@@ -169,7 +176,7 @@ def test_a_killed_run_resumes_where_it_stopped(planted_files, tiny_model, hf_eng
     # about the questions it has not seen
     more = KillAfter(hf_engine, calls=10_000)
     bigger = run_pipeline(
-        _config(pool, evalfile, tmp_path, n=10, batch_size=4),
+        _config(pool, evalfile, tmp_path, n=10, batch_size=4, overwrite=True),
         Engines(preset={str(tiny_model): more}),
     )
     assert not any(s["resumed"] for s in bigger["stages"][1:])

@@ -293,10 +293,12 @@ def test_strategy_longest_on_the_command_line(capsys, tmp_path):
     dropped = [json.loads(x) for x in (longest / "dropped.jsonl").read_text().splitlines()]
     assert {d["reason"] for d in dropped} == {"not_selected"} and len(dropped) == 5
     assert all(d["detail"].startswith("--strategy longest: trace_tokens") for d in dropped)
-    # another strategy in the same folder is recomputed, not resumed from the old pick
-    code, _, err = run_cli(
-        capsys, "curate", "select", pool, "--out", longest, "--n", 4, "--strategy", "diverse"
-    )
+    # another strategy in the same folder is refused, naming it; with --overwrite it is
+    # recomputed, not resumed from the old pick
+    args = ("curate", "select", pool, "--out", longest, "--n", 4, "--strategy", "diverse")
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2 and "(strategy: 'longest', now 'diverse')" in err and "--overwrite" in err
+    code, _, err = run_cli(capsys, *args, "--overwrite")
     assert code == 0, err
     report = json.loads((longest / "report.json").read_text())
     sel = report["stages"][-1]
