@@ -341,6 +341,7 @@ def _run_claimed(
         "model": str(getattr(engine, "model", "")),
         "requests": len(jobs),
         "failed": len(jobs) - len(records),
+        "instruction": spec.instruction,  # what followed each question (None: per kind)
         **summary,
     }
     write_outputs(out, summary)

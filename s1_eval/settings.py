@@ -58,8 +58,10 @@ class EvalOptions:
     )
     instruction: str | None = option(
         None,
-        "Text after each question (default: the task's; boxed answer for math, a letter for "
-        "multiple choice). '' for the bare question.",
+        "Text after each question. Default: the task's own if it names one; else none for a "
+        "model made by s1 train (the embedded one too: it learned bare questions); else the "
+        "standard one (a boxed answer for math, a letter for multiple choice). '' for the "
+        "bare question.",
         panel=PANEL_TASK,
     )
     overwrite: bool = option(

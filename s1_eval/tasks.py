@@ -161,6 +161,21 @@ def task_instruction(name: str) -> str | None:
     return reg.instruction if reg else None
 
 
+TRAINED_MARK = "s1_train_report.json"  # in every model folder `s1 train` writes
+
+
+def model_instruction(model: str | None) -> str | None:
+    """The instruction a model was made for: none ("") for a model `s1 train` made (the
+    embedded tiny-s1 too), which learned bare questions; else None (the standard one)."""
+    return "" if model and (Path(model) / TRAINED_MARK).is_file() else None
+
+
+def default_instruction(task: str, model: str | None) -> str | None:
+    """The task's instruction if it names one, else the model's (None: the standard)."""
+    own = task_instruction(task)
+    return own if own is not None else model_instruction(model)
+
+
 def list_tasks() -> list[str]:
     """Every task name: the built-in hub tasks, then the registered ones, sorted."""
     _load_plugins()

@@ -44,7 +44,7 @@ def eval_(
     """Evaluate test-time scaling: every (question, policy, sample) one concurrent request."""
     if ctx.invoked_subcommand is not None:
         return
-    from s1_eval.tasks import list_tasks, load_task, task_instruction
+    from s1_eval.tasks import default_instruction, list_tasks, load_task
 
     if list_tasks_:
         for name in list_tasks():
@@ -80,7 +80,9 @@ def eval_(
         policies=policies,
         samples=run.samples,
         format=None if engine.format == "auto" else engine.format,
-        instruction=run.instruction if run.instruction is not None else task_instruction(run.task),
+        instruction=run.instruction
+        if run.instruction is not None
+        else default_instruction(run.task, str(engine.model or default_model())),
         points=points,
         methods=wanted,
         prompts=methods.prompts(),
