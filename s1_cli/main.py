@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Annotated
 
 import typer
 
@@ -18,6 +19,53 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def version() -> str:
+    """The installed package's version (the source tree's when it is not installed)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("s1-console")
+    except PackageNotFoundError:
+        from pathlib import Path
+
+        import tomllib
+
+        project = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        return str(tomllib.loads(project.read_text())["project"]["version"])
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"s1 {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """s1 console: curate, train, evaluate and steer reasoning models with budget forcing."""
+
+
+def _flags_take_no_type() -> None:
+    """Typer (0.29) shows `<bool>` beside every flag, --help too; a flag takes no value,
+    so it shows none."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: object) -> str | None:
+        return None if self.is_flag else shown(self, ctx)  # type: ignore[arg-type]
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
 
 
 def _quiet_libraries() -> None:
@@ -43,6 +91,7 @@ def _register() -> None:
 
 
 _register()
+_flags_take_no_type()
 
 
 INTERRUPTED = "interrupted; rerun the same command to resume (results so far are kept)"
@@ -50,7 +99,21 @@ INTERRUPTED = "interrupted; rerun the same command to resume (results so far are
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point. Bad input is one line on stderr and exit code 2 (S1Error, usage errors);
-    Ctrl-C is one line and exit code 130; scripts can trust the exit code."""
+    Ctrl-C is one line and exit code 130; scripts can trust the exit code. A command that
+    fails leaves no empty output folder (nor its lock) behind."""
+    from .outdirs import OutDirs
+
+    made = OutDirs(sys.argv[1:] if argv is None else argv)
+    code = 1
+    try:
+        code = _run(argv)
+    finally:
+        if code != 0:
+            made.remove_empty()
+    return code
+
+
+def _run(argv: list[str] | None) -> int:
     from s1_engine.errors import S1Error
 
     _quiet_libraries()
@@ -68,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # the command-line parser's usage errors: one line, exit 2
         if not hasattr(e, "format_message") or not isinstance(getattr(e, "exit_code", None), int):
             raise
-        print(f"error: {_usage_line(e)}", file=sys.stderr)
+        if e.format_message().strip():  # else a group run bare: its help is shown already
+            print(f"error: {_usage_line(e)}", file=sys.stderr)
         return 2
     if code == 130:
         print(INTERRUPTED, file=sys.stderr)

@@ -41,6 +41,19 @@ GROUP_DOC = (
     "or a sub-command)."
 )
 RUN_DOC = "The whole pipeline; rerun the same command to resume after a kill."
+PIPELINE = (
+    "--pool synthetic:1000 --kinds subtract,quotient,gcd --ngram 16 --out runs/curated --n 30"
+)
+EXAMPLES = {
+    "": f"Example: s1 curate {PIPELINE}",
+    "run": f"Example: s1 curate run {PIPELINE}",
+    "quality": "Example: s1 curate quality --pool my_questions.jsonl --out runs/q",
+    "decontaminate": "Example: s1 curate decontaminate runs/q --out runs/d --eval-tasks synthetic",
+    "traces": "Example: s1 curate traces runs/d --out runs/t --teacher Qwen/QwQ-32B",
+    "difficulty": "Example: s1 curate difficulty runs/t --out runs/h --ref-model runs/sft",
+    "diversity": "Example: s1 curate diversity runs/h --out runs/v",
+    "select": "Example: s1 curate select runs/v --out runs/sel --n 30 --strategy diverse",
+}
 
 
 def register(app: typer.Typer) -> None:
@@ -49,10 +62,13 @@ def register(app: typer.Typer) -> None:
         no_args_is_help=False,
         add_completion=False,
     )
-    command(curate_app, callback=True)(curate_command(STAGES, GROUP_DOC, group=True))
-    command(curate_app, "run")(curate_command(STAGES, RUN_DOC))
+    command(curate_app, callback=True, epilog=EXAMPLES[""])(
+        curate_command(STAGES, GROUP_DOC, group=True)
+    )
+    command(curate_app, "run", epilog=EXAMPLES["run"])(curate_command(STAGES, RUN_DOC))
     for stage in STAGES:
-        command(curate_app, stage.name)(curate_command((stage,), stage.help))
+        example = EXAMPLES.get(stage.name, f"Example: s1 curate {stage.name} POOL --out DIR")
+        command(curate_app, stage.name, epilog=example)(curate_command((stage,), stage.help))
     app.add_typer(curate_app, name="curate")
 
 

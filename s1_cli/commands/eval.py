@@ -296,6 +296,13 @@ def register(app: typer.Typer) -> None:
         no_args_is_help=False,
         add_completion=False,
     )
-    command(eval_app, callback=True)(eval_)
-    eval_app.command("compare")(compare)
+    command(
+        eval_app,
+        callback=True,
+        epilog="Example: s1 eval --task synthetic --limit 20 --out runs/eval-synth "
+        "--max-thinking 64,256 --num-ignore 0,1",
+    )(eval_)
+    eval_app.command("compare", epilog="Example: s1 eval compare runs/eval-synth runs/eval-sft")(
+        compare
+    )
     app.add_typer(eval_app, name="eval")

@@ -54,8 +54,13 @@ def tiny_model(
 
 
 def register(app: typer.Typer) -> None:
-    command(app, "generate")(generate)
-    command(app, "tiny-model", config=False)(tiny_model)
+    command(
+        app,
+        "generate",
+        epilog='Examples: s1 generate "How many times can 3 be taken from 22?" --num-ignore 1'
+        '\n\necho "Find the greatest common divisor of 42 and 30 by subtraction." | s1 generate -',
+    )(generate)
+    command(app, "tiny-model", config=False, epilog="Example: s1 tiny-model runs/tiny")(tiny_model)
 
 
 def run_generate(

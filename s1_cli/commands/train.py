@@ -68,4 +68,6 @@ def register(app: typer.Typer) -> None:
         "override it.",
         config_loader=load_recipe,
         aliases=ALIASES,
+        epilog="Example: s1 train runs/curated --recipe tiny-s1 --output runs/sft --epochs 1 "
+        "--lr 1e-4",
     )(train)

@@ -39,4 +39,5 @@ def register(app: typer.Typer) -> None:
         config_help="TOML settings file (default: $S1_CONFIG or <config dir>/s1/tui.toml).",
         config_default=default_config_path,
         defaults={"max_thinking": TUI_POLICY.max_thinking},
+        epilog='Example: s1 tui -q "How many times can 3 be taken from 22?" --pace 10',
     )(tui)

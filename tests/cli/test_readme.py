@@ -75,6 +75,27 @@ EXPECT = {
 }
 
 
+def the_recipe_did_not_make_it_worse(workdir: Path) -> None:
+    """The README's curate -> train -> eval recipe: the fine-tuned model scores at least
+    as well as the embedded one on every budget both were evaluated at."""
+    import json
+
+    def accuracy(folder: str) -> dict[str, float]:
+        summary = json.loads((workdir / folder / "summary.json").read_text())
+        return {p["policy"]: p["accuracy"] for p in summary["policies"]}
+
+    before, after = accuracy("runs/eval-synth"), accuracy("runs/eval-sft")
+    common = sorted(set(before) & set(after))
+    assert common == ["think=256,wait=0", "think=64,wait=0"], common
+    worse = {p: (before[p], after[p]) for p in common if after[p] < before[p]}
+    assert not worse, f"the README's recipe made the model worse: {worse}"
+    assert before["think=256,wait=0"] >= 75, before  # and it is a model that answers
+
+
+# what to check after a line ran (its files)
+AFTER = {"s1 eval compare runs/eval-synth runs/eval-sft": the_recipe_did_not_make_it_worse}
+
+
 @dataclass
 class Block:
     lang: str
@@ -170,6 +191,8 @@ def test_readme_line(lang: str, line: str, workdir: Path, env: dict[str, str]) -
     assert "Traceback" not in out, out[-4000:]
     for needle in EXPECT.get(line.split("  #")[0].strip(), []):
         assert needle in out, f"{needle!r} not in the output of {line}:\n{out[-3000:]}"
+    if check := AFTER.get(command_of(line)):
+        check(workdir)
 
 
 # ----- s1 tui in a real terminal -----------------------------------------------------
@@ -217,6 +240,18 @@ def ask_see_wait_quit(t: Tmux, backend: str) -> None:
     assert "Wait 1 (user 1)" in screen
 
 
+def steer_by_hand(t: Tmux, backend: str) -> None:
+    """At 10 tokens a second a hand on the keys is in time: e, 2 s after asking, ends
+    the thinking (the model alone thinks ~70 tokens)."""
+    t.wait_for(f"tiny-s1 · {backend}", "pace 10/s", "ready")
+    t.keys(Q, literal=True)
+    t.keys("Enter")
+    time.sleep(2.0)
+    t.keys("e")
+    screen = t.wait_for("⟪end of thinking · user", "Final Answer:", "done: stop")
+    assert "end 1 (user)" in screen
+
+
 def demo_columns(t: Tmux, backend: str) -> None:
     graded = lambda screen: screen.count("✔") + screen.count("✘") == 4  # noqa: E731
     screen = t.wait_for("budget 16", "budget 256", "4 columns", "done: stop", until=graded)
@@ -252,6 +287,10 @@ TUI = {
     "s1 tui --server http://127.0.0.1:8000 --api-key sk-local   # the console on the server's engine": (
         ask_on_the_server,
         "vllm",
+    ),
+    "s1 tui --pace 10                         # 10 tokens a second: slow enough to steer by hand": (
+        steer_by_hand,
+        "hf",
     ),
     "s1 tui --backend vllm                    # the same on vLLM (on a 2-core CPU it starts in ~50 s)": (
         ask_see_wait_quit,
