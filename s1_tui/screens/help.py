@@ -47,6 +47,13 @@ def cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def help_markdown(keys: list[tuple[str, str, str]]) -> str:
+    """The help text: the intro, a table of the keys, the outro."""
+    rows = ["| key | action | what it does |", "| --- | --- | --- |"]
+    rows += [f"| `{k}` | {cell(name)} | {cell(what)} |" for k, name, what in keys]
+    return HELP_INTRO + "\n" + "\n".join(rows) + "\n" + HELP_OUTRO
+
+
 class HelpScreen(ModalScreen[None]):
     CSS_PATH = "help.tcss"
     BINDINGS = [
@@ -58,11 +65,8 @@ class HelpScreen(ModalScreen[None]):
         self._keys = keys
 
     def compose(self) -> ComposeResult:
-        rows = ["| key | action | what it does |", "| --- | --- | --- |"]
-        rows += [f"| `{k}` | {cell(name)} | {cell(what)} |" for k, name, what in self._keys]
-        text = HELP_INTRO + "\n" + "\n".join(rows) + "\n" + HELP_OUTRO
         with VerticalScroll():
-            yield Markdown(text)
+            yield Markdown(help_markdown(self._keys))
 
     async def action_dismiss(self, result: Any = None) -> None:
         self.dismiss(None)

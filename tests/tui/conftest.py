@@ -31,6 +31,7 @@ def make_settings(
     reference: str = "",
     budget_step: int = 256,
     answer_max_tokens: int = 16,
+    pace: float = 0.0,
     model: str | None = None,
     backend: str = "hf",
     **engine: object,
@@ -40,7 +41,7 @@ def make_settings(
     return load_settings(
         EngineOptions(model=model, backend=backend, format=format, **engine),  # type: ignore[arg-type]
         PolicyOptions(max_thinking=max_thinking, answer_max_tokens=answer_max_tokens),
-        TuiOptions(demo=demo, reference=reference, budget_step=budget_step),
+        TuiOptions(demo=demo, reference=reference, budget_step=budget_step, pace=pace),
     )
 
 
@@ -78,3 +79,19 @@ async def finished(pilot, timeout: float = 60.0) -> None:
 
 def kinds(run) -> list[tuple[str, str]]:
     return [(e.kind, e.cause) for e in run.trace.events]
+
+
+def said(app) -> list[str]:
+    """The notifications the app has shown (Textual keeps them privately: read here,
+    in a test only)."""
+    return [n.message for n in app._notifications]
+
+
+@pytest.fixture(scope="session")
+def embedded():
+    """The embedded tiny-s1 model on transformers, shared (fast: it thinks ~70 tokens)."""
+    from s1_engine import Engine
+
+    engine = Engine(backend="hf")
+    yield engine
+    engine.close()

@@ -6,12 +6,15 @@ Start it on the scripted model (think-tags: it thinks until stopped), ask, force
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 
 class Tmux:
@@ -95,3 +98,52 @@ def test_s1_tui_in_tmux(tiny_model, tmp_path, private_dirs):
         subprocess.run(["tmux", "-L", tmux.socket, "kill-server"], capture_output=True)
     history = (private_dirs / "history.jsonl").read_text().splitlines()
     assert len(history) == 1
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_by_hand_at_a_pace_in_a_small_and_a_large_terminal(size, tmp_path, private_dirs):
+    """`s1 tui -q ... --pace 10` on the embedded model: the question shows in its box, e
+    pressed 2 s after the run starts ends the thinking (cause: user), and the footer keeps
+    New, Help and Quit, the status the phase, at 80 x 24 as at 160 x 48."""
+    cols, rows = size
+    tmux = Tmux(f"s1pace-{os.getpid()}-{cols}")
+    question = "How many times can 4 be taken from 30?"  # (not the box's example)
+    argv = s1_command() + ["tui", "--backend", "hf", "--pace", "10", "-q", question]
+    env = {
+        "S1_DATA_DIR": str(private_dirs),
+        "S1_CONFIG": str(tmp_path / "none.toml"),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TERM": "xterm-256color",
+        "COLORTERM": "truecolor",
+    }
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    done = tmp_path / "exit-code"
+    shell = f"cd {shlex.quote(os.getcwd())} && env -u COLUMNS -u LINES {exports} {shlex.join(argv)}; echo $? > {done}"
+    tmux(
+        "-f", "/dev/null", "new-session", "-d", "-s", "s1", "-x", str(cols), "-y", str(rows), shell
+    )
+    tmux("resize-window", "-t", "s1", "-x", str(cols), "-y", str(rows))
+    try:
+        screen = tmux.wait_for("pace 10/s", "│ thinking", question, timeout=120)
+        time.sleep(2.0)
+        tmux("send-keys", "-t", "s1", "e")
+        screen = tmux.wait_for("done: stop", "Final Answer", timeout=60)
+        footer = screen.rstrip("\n").splitlines()[-1]
+        for key in ("n New", "f1 Help", "q Quit"):
+            assert key in footer, screen
+        assert "end 1" in screen.splitlines()[-2], screen
+        assert all(len(line) <= cols for line in screen.splitlines())
+        tmux("send-keys", "-t", "s1", "q")
+        deadline = time.monotonic() + 30
+        while not done.exists():
+            assert time.monotonic() < deadline, "s1 tui did not quit:\n" + tmux.screen()
+            time.sleep(0.2)
+        assert done.read_text().strip() == "0"
+    finally:
+        subprocess.run(["tmux", "-L", tmux.socket, "kill-server"], capture_output=True)
+    (record,) = [json.loads(x) for x in (private_dirs / "history.jsonl").read_text().splitlines()]
+    assert record["prompt"] == question
+    ends = [e for e in record["events"] if e["kind"] == "end_thinking"]
+    assert [e["cause"] for e in ends] == ["user"]
+    assert 8 <= record["thinking_tokens"] <= 45  # ~2.5 s at 10 tokens a second
