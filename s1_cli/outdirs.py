@@ -5,13 +5,15 @@ options are read, before the task, the data or the model load. When any of those
 the folder would stay behind holding nothing but the lock: a `runs/x` the user never got
 results in. `OutDirs` notes, before the command runs, which output folders (given with
 --out / --output / -o, or a command's default) do not exist yet; after a failure it removes
-those of them that hold nothing but our lock and identity files, and the parents it made.
+those of them that hold nothing but our lock and identity files (and empty folders),
+and the parents it made.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -68,17 +70,22 @@ class OutDirs:
 
     def remove_empty(self) -> None:
         """After a failure: remove the new folders that hold only our lock / identity
-        (deepest first, so an emptied parent goes too)."""
+        and empty folders (deepest first, so an emptied parent goes too)."""
         for p in sorted(set(self.new), key=lambda q: len(q.parts), reverse=True):
-            if not p.is_dir():
-                continue
-            try:
-                entries = list(p.iterdir())
-            except OSError:
-                continue
-            if any(e.name not in OURS or not e.is_file() for e in entries):
-                continue
-            with contextlib.suppress(OSError):
-                for e in entries:
-                    e.unlink()
-                p.rmdir()
+            if p.is_dir() and _nothing_but_ours(p):
+                with contextlib.suppress(OSError):
+                    shutil.rmtree(p)
+
+
+def _nothing_but_ours(folder: Path) -> bool:
+    """Whether `folder` holds no results: only our lock / identity, and empty folders."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return False
+    for e in entries:
+        if e.is_symlink() or not (e.is_dir() or e.name in OURS):
+            return False
+        if e.is_dir() and not _nothing_but_ours(e):
+            return False
+    return True

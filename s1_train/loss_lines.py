@@ -9,6 +9,7 @@ printer (keeping the progress bar) and makes step 1 and the last step log too.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -55,7 +56,7 @@ def install(trainer: Any, say: Callable[[str], None]) -> None:
             if line is None:
                 return
             if getattr(self, "training_bar", None) is not None:
-                self.training_bar.write(line)  # above the bar, which stays
+                self.training_bar.write(line, file=sys.stderr)  # above the bar, which stays
             else:
                 say(line)
 

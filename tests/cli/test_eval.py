@@ -126,3 +126,35 @@ def test_an_out_folder_of_another_run_is_refused(capsys, hf_engine, tmp_path):
     run_eval(hf_engine, EvalSpec("t1", items, [BudgetPolicy(max_thinking_tokens=4)]), tmp_path)
     with pytest.raises(S1Error, match="another run"):
         run_eval(hf_engine, EvalSpec("t2", items, [BudgetPolicy(max_thinking_tokens=4)]), tmp_path)
+
+
+def test_a_users_question_file_gets_the_prompt_the_model_was_made_for(tmp_path):
+    """Held-out questions of the embedded model's kinds, in a file of the user's, with
+    `s1 eval`'s default options: the bare question (tiny-s1 learned no instruction), and
+    the score of the console, not the ~0% of an appended boxed-answer instruction."""
+    import os
+    import subprocess
+    import sys
+
+    from s1_data.synthetic import held_out_tasks
+
+    questions = tmp_path / "my_questions.jsonl"
+    with questions.open("w") as f:
+        for t in held_out_tasks()[-40:]:
+            f.write(json.dumps({"question": t.question, "answer": t.answer}) + "\n")
+    out = tmp_path / "eval-mine"
+    p = subprocess.run(
+        [sys.executable, "-m", "s1_cli.main", "eval", "--task", str(questions), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, HF_HUB_OFFLINE="1", S1_DATA_DIR=str(tmp_path / "data")),
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["instruction"] == ""
+    (policy,) = summary["policies"]
+    assert policy["accuracy"] >= 75, policy
+    assert "prompt: the question alone" in p.stdout
+    record = json.loads((out / "samples.jsonl").read_text().splitlines()[0])
+    assert record["prompt"] in {t.question for t in held_out_tasks()}  # nothing appended

@@ -153,3 +153,22 @@ def test_bad_input_is_an_s1error(tmp_path, setup, args, needles):
     assert "\n" not in line
     for n in needles:
         assert n in line, line
+
+
+def test_the_default_instruction_follows_the_task_then_the_model(tmp_path):
+    """A task's own instruction first; else none for a model `s1 train` made (it learned
+    bare questions: the embedded one too), else the standard one (None)."""
+    from s1_engine.engine import DEFAULT_MODEL_DIR
+    from s1_eval.tasks import default_instruction
+
+    plain = tmp_path / "some-model"
+    plain.mkdir()
+    (plain / "config.json").write_text("{}")
+    trained = tmp_path / "sft"
+    trained.mkdir()
+    (trained / "s1_train_report.json").write_text("{}")
+    assert default_instruction("mine.jsonl", str(DEFAULT_MODEL_DIR)) == ""
+    assert default_instruction("mine.jsonl", str(trained)) == ""
+    assert default_instruction("mine.jsonl", str(plain)) is None
+    assert default_instruction("mine.jsonl", "Qwen/Qwen2.5-32B-Instruct") is None
+    assert default_instruction("synthetic", str(plain)) == ""  # the task's own

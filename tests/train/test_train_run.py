@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,15 @@ def test_tiny_train_run_loss_goes_down_and_the_engine_loads_it(
     assert main(argv) == 0, capsys.readouterr().err
     err = capsys.readouterr().err
     assert "done: 12 steps" in err
+    # rounded lines, never transformers' raw dicts
+    assert "{'loss'" not in err and "'grad_norm'" not in err, err
+    lines = [x for x in err.splitlines() if x.startswith("step ")]
+    assert len(lines) == 12 and lines[0].startswith("step 1/12 · epoch"), lines
+    assert re.fullmatch(
+        r"step 12/12 · epoch [\d.]+ · loss [\d.]+ · grad norm .+ · lr .+", lines[-1]
+    )
+    first, last = re.search(r"loss (\S+) -> (\S+),", err).groups()
+    assert len(first.replace(".", "").lstrip("0")) <= 4 and len(last.replace(".", "")) <= 5
     report = json.loads((out / "s1_train_report.json").read_text())
     assert report["global_steps"] == 12 and report["effective_batch"] == 8
     log = [json.loads(x) for x in (out / "loss_log.jsonl").read_text().splitlines()]
@@ -92,6 +102,28 @@ def test_tiny_train_run_loss_goes_down_and_the_engine_loads_it(
     assert report2["resumed_from"].endswith("checkpoint-12")
     assert report2["global_steps"] == 16
     assert "resuming from" in capsys.readouterr().err
+
+
+def test_a_short_run_logs_its_first_and_last_loss(
+    tiny_random_model: Path, synthetic_jsonl: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """5 steps, logging every 20 (the tiny-s1 recipe's): step 1 and step 5 are logged all
+    the same, in rounded lines above the progress bar, and the summary names both."""
+    from s1_cli.main import main
+
+    out = tmp_path / "short"
+    argv = ["train", str(synthetic_jsonl), "-m", str(tiny_random_model), "-o", str(out)]
+    argv += ["--max-steps", "5", "--logging-steps", "20", "--batch-size", "4"]
+    argv += ["--per-device-batch-size", "4", "--block-size", "512", "--save-steps", "100"]
+    assert main(argv) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "{'loss'" not in err and "'train_runtime'" not in err, err
+    assert re.search(r"step 1/5 · epoch \S+ · loss \d", err), err
+    assert re.search(r"step 5/5 · epoch \S+ · loss \d", err), err
+    assert "step 2/5" not in err  # the steps between follow --logging-steps
+    assert re.search(r"done: 5 steps, loss \d[\d.e+-]* -> \d[\d.e+-]*, ", err), err
+    report = json.loads((out / "s1_train_report.json").read_text())
+    assert report["first_loss"] is not None and report["last_loss"] is not None
 
 
 def test_embedded_default_model_loads_and_reasons() -> None:
