@@ -113,7 +113,7 @@ def status_line(s: StatusSnapshot, width: int | None = None) -> str:
     """The whole status line: model · backend │ budget │ answer │ rate │ steering │ state,
     fitted to `width`: less important fields are shortened, then left out; the state
     (what the runs do) always stays."""
-    parts = [Part(f"{s.model} · {s.backend}", 55, s.model)]
+    parts = [Part(f"{s.model} · {s.backend}", 75, s.model)]
     if not s.columns:
         run = s.runs[0] if s.runs else None
         r = run or RunFigures(budget=s.idle_budget)
