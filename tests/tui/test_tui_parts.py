@@ -170,3 +170,18 @@ def test_tui_command_errors_are_one_line(capsys, tmp_path):
         err = capsys.readouterr().err
         lines = [x for x in err.splitlines() if x.startswith("error:")]
         assert len(lines) == 1 and needle in lines[0], err
+
+
+def test_the_budget_and_pace_keys_turn_these_values():
+    from s1_tui.knobs import next_budget, next_pace, pace_steps, pace_text
+
+    assert next_budget("fit", 256) == 256 and next_budget("auto", -256) == 256  # one step
+    assert next_budget(256, 256) == 512 and next_budget(256, -512) == 0  # never below 0
+    assert pace_steps(0) == (0.0, 20.0, 10.0, 5.0, 2.0)
+    assert pace_steps(3) == (0.0, 20.0, 10.0, 5.0, 3.0, 2.0)  # --pace 3 is on the way
+    seen, pace = [], 0.0
+    for _ in range(6):
+        pace = next_pace(pace, 3)
+        seen.append(pace)
+    assert seen == [20.0, 10.0, 5.0, 3.0, 2.0, 0.0]
+    assert pace_text(0) == "full speed" and pace_text(2.5) == "2.5 tokens/s"
