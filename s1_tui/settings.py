@@ -100,7 +100,11 @@ class Settings:
     tui: TuiOptions = field(default_factory=TuiOptions)
 
     def base_policy(self) -> BudgetPolicy:
-        return self.policy.policy()
+        policy = self.policy.policy()
+        if self.tui.server and policy.max_thinking_tokens == "fit":
+            # `s1 serve` takes a number or 'auto' (which leaves 100 tokens for the answer)
+            policy = policy.with_(max_thinking_tokens="auto")
+        return policy
 
     def demo_policies(self) -> list[tuple[str, BudgetPolicy]]:
         """The columns of the side-by-side mode: (label, policy)."""

@@ -185,3 +185,18 @@ def test_the_budget_and_pace_keys_turn_these_values():
         seen.append(pace)
     assert seen == [20.0, 10.0, 5.0, 3.0, 2.0, 0.0]
     assert pace_text(0) == "full speed" and pace_text(2.5) == "2.5 tokens/s"
+
+
+def test_on_a_server_the_console_budget_fit_goes_as_auto():
+    """`s1 serve` takes a number or 'auto'; the console's own default, 'fit', would be a
+    400 (the README's `s1 tui --server` line got no answer)."""
+    from s1_tui.settings import Settings
+
+    local = Settings(EngineOptions(), PolicyOptions(max_thinking="fit"), TuiOptions())
+    remote = Settings(
+        EngineOptions(), PolicyOptions(max_thinking="fit"), TuiOptions(server="http://gpu:8000")
+    )
+    assert local.base_policy().max_thinking_tokens == "fit"
+    assert remote.base_policy().max_thinking_tokens == "auto"
+    numbered = Settings(EngineOptions(), PolicyOptions(max_thinking="64"), remote.tui)
+    assert numbered.base_policy().max_thinking_tokens == 64
