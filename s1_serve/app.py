@@ -164,7 +164,7 @@ def create_app(engine: Any, config: ServeConfig | None = None) -> FastAPI:
 
     @app.get("/v1/requests")
     async def requests() -> dict[str, Any]:
-        return {"running": registry.ids(), "engine_unfinished": engine.backend.num_unfinished()}
+        return {"running": registry.ids(), "engine_unfinished": engine.num_unfinished()}
 
     @app.post("/v1/requests/{request_id}/control")
     async def control(request_id: str, request: Request) -> dict[str, Any]:
@@ -176,7 +176,7 @@ def create_app(engine: Any, config: ServeConfig | None = None) -> FastAPI:
                 f"request {request_id!r} has finished; control a running request", status=409
             )
         apply_control(live.session, c)
-        m = live.session.machine
+        m = live.session.state
         return {
             "id": request_id,
             "action": c.action,
@@ -297,11 +297,10 @@ def create_app(engine: Any, config: ServeConfig | None = None) -> FastAPI:
     def _response(
         session: Any, r: Result, rid: str, created: int, kind: str, plan: Plan
     ) -> dict[str, Any]:
-        m = session.machine
         dec = engine.tokenizer.decode
 
         def seg(*names: str) -> str:
-            ids = [t for t, s in zip(m.out, m.segments) if s in names]
+            ids = r.text_ids(*names)
             return dec(ids, skip_special_tokens=False).lstrip() if ids else ""
 
         reasoning, content = seg("think"), seg("pre", "answer")

@@ -74,7 +74,7 @@ def summary(r: Result, session: Any, detail: bool, events: bool) -> dict[str, An
         "finish_reason": r.finish_reason,
         "thinking_tokens": r.thinking_tokens,
         "answer_tokens": r.answer_tokens,
-        "budget": session.machine.budget,
+        "budget": session.state.budget_tokens,
         "waits": r.count("wait"),
     }
     if events:
@@ -122,7 +122,7 @@ async def sse(
             body["s1_events"] = list(events)
         extra = ""
         if items:
-            extra = ',"s1":' + dumps({"items": list(items), "budget": session.machine.budget})
+            extra = ',"s1":' + dumps({"items": list(items), "budget": session.state.budget_tokens})
         reasoning.clear(), content.clear(), events.clear(), items.clear()
         if not body and not extra:
             return None
@@ -138,7 +138,7 @@ async def sse(
         opening = dumps(first) if chat else dumps(first)[1:-1]
         extra = ""
         if plan.detail:
-            extra = ',"s1":' + dumps({"items": [], "budget": session.machine.budget})
+            extra = ',"s1":' + dumps({"items": [], "budget": session.state.budget_tokens})
         yield f"data: {head}{opening}{tail}{extra}}}\n\n"
         async for batch in session.stream_batches():
             out = []
