@@ -67,7 +67,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 code="not_found",
             )
         elif e.status_code == 405:
-            allow = (e.headers or {}).get("allow", "")
+            allow = next((v for k, v in (e.headers or {}).items() if k.lower() == "allow"), "")
             err = RequestError(
                 f"{path} does not take {method}" + (f" (use {allow})" if allow else ""),
                 status=405,
