@@ -24,16 +24,6 @@ MESSAGES = [{"role": "user", "content": "What is 1+2?"}]
 TAGS = {"thinking_format": "think-tags"}
 
 
-@pytest.fixture(scope="module")
-def plain(vllm_engine):
-    """A server with the default reasoning-effort names (none ... xhigh)."""
-    from s1_serve import ServeConfig, ServerThread, create_app
-
-    s = ServerThread(create_app(vllm_engine, ServeConfig(api_key=KEY))).start()
-    yield s
-    s.stop()
-
-
 def post(server, path="/v1/chat/completions", **body):
     if path.endswith("chat/completions"):
         body.setdefault("messages", MESSAGES)
