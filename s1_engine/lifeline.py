@@ -11,21 +11,26 @@ tracker ends by itself when the last process holding its pipe is gone.
 
 How the watch gets into a child: a spawned child imports the parent's main module before
 it runs its target (multiprocessing's `prepare`), so the `s1` entry point calls
-`hold_if_spawned()` when it is imported (`s1_cli.main`); `hold()` also registers itself
-for forked children. A poll (not PR_SET_PDEATHSIG) because the death signal follows the
+`hold_if_spawned()` when it is imported (`s1_cli.main`); a forked child gets the watch from
+an at-fork hook, on while the vLLM backend starts the engine (`arming()`) and for good in
+every watched child. A poll (not PR_SET_PDEATHSIG) because the death signal follows the
 parent *thread* that forked, and vLLM starts its core from the engine's loop thread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 
 POLL_SECONDS = 0.5
 _held = False
+_arming = False  # forked children get the watch
+_registered = False
 
 
 def _watch(parent: int, interval: float) -> None:
@@ -43,14 +48,41 @@ def _start_watch(interval: float) -> None:
     ).start()
 
 
+def _after_fork_in_child() -> None:
+    if _arming:
+        _start_watch(POLL_SECONDS)
+
+
+@contextlib.contextmanager
+def arming() -> Iterator[None]:
+    """Every child this process forks meanwhile dies with it (vLLM forks its engine core on
+    a GPU by default: the vLLM backend starts it inside this). Only meanwhile: a program
+    the process runs later through a fork (subprocess) gets no watch."""
+    global _arming
+    _register()
+    before, _arming = _arming, True
+    try:
+        yield
+    finally:
+        _arming = before
+
+
+def _register() -> None:
+    global _registered
+    if not _registered:
+        _registered = True
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def hold(interval: float = POLL_SECONDS) -> None:
     """Die with the parent process (this process, and every child it forks later)."""
-    global _held
+    global _held, _arming
     if _held:
         return
     _held = True
     _start_watch(interval)
-    os.register_at_fork(after_in_child=lambda: _start_watch(interval))
+    _arming = True  # the children it forks (vLLM's workers) die with it too
+    _register()
 
 
 def is_spawned_child() -> bool:

@@ -20,7 +20,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from s1_engine.errors import S1Error
-from s1_engine.events import Result
+from s1_engine.events import Result, TokenDelta
 from s1_engine.policy import BudgetPolicy
 
 from . import actions
@@ -159,8 +159,13 @@ class OpenAIServing:
             if not strings:
                 return ""
             text = strings[m.waits_inserted % len(strings)]
-        think = [t for t, s in zip(m.out, m.segments) if s == "think"][-4:]
-        before = self.engine.tokenizer.decode(think, skip_special_tokens=False) if think else ""
+        think: list[int] = []
+        for item in reversed(session.items()):  # the last thinking tokens streamed
+            if isinstance(item, TokenDelta) and item.segment == "think":
+                think[:0] = item.token_ids
+                if len(think) >= 4:
+                    break
+        before = self.engine.tokenizer.decode(think[-4:], skip_special_tokens=False)
         out = actions.separated(text, before)
         return out if out != text else ""
 
