@@ -91,11 +91,25 @@ class S1Summary(BaseModel):
 
 
 # ----- whole responses -------------------------------------------------------------------
-class ChatMessage(BaseModel):
-    role: Literal["assistant"] = "assistant"
-    content: str
+class _Head(BaseModel):
+    """The fields every completion and chunk opens with (OpenAI's order)."""
+
+    id: str
+    object: str
+    created: int
+    model: str
+
+
+class _Thinking(BaseModel):
+    """The thinking, under both names clients read."""
+
     reasoning_content: str | None = extra()
     reasoning: str | None = extra()
+
+
+class ChatMessage(_Thinking):
+    role: Literal["assistant"] = "assistant"
+    content: str
 
 
 class ChatChoice(BaseModel):
@@ -106,42 +120,32 @@ class ChatChoice(BaseModel):
     stop_reason: str | None = extra()  # vLLM's: the stop string that matched
 
 
-class ChatCompletion(BaseModel):
-    id: str
+class ChatCompletion(_Head):
     object: Literal["chat.completion"] = "chat.completion"
-    created: int
-    model: str
     choices: list[ChatChoice]
     usage: Usage
     s1: S1Summary
 
 
-class CompletionChoice(BaseModel):
+class CompletionChoice(_Thinking):
     index: int = 0
     text: str
     finish_reason: str | None
     logprobs: None = None
     stop_reason: str | None = extra()
-    reasoning_content: str | None = extra()
-    reasoning: str | None = extra()
 
 
-class Completion(BaseModel):
-    id: str
+class Completion(_Head):
     object: Literal["text_completion"] = "text_completion"
-    created: int
-    model: str
     choices: list[CompletionChoice]
     usage: Usage
     s1: S1Summary
 
 
 # ----- stream chunks ---------------------------------------------------------------------
-class Delta(BaseModel):
+class Delta(_Thinking):
     role: Literal["assistant"] | None = extra()
     content: str | None = extra()
-    reasoning_content: str | None = extra()
-    reasoning: str | None = extra()
     s1_events: list[S1Event] | None = extra()
 
 
@@ -153,32 +157,24 @@ class ChatChunkChoice(BaseModel):
     stop_reason: str | None = extra()
 
 
-class ChatCompletionChunk(BaseModel):
-    id: str
+class ChatCompletionChunk(_Head):
     object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
-    created: int
-    model: str
     choices: list[ChatChunkChoice]
     usage: Usage | None = extra()
     s1: dict[str, Any] | None = extra()  # s1_detail items and budget; the summary at the end
 
 
-class CompletionChunkChoice(BaseModel):
+class CompletionChunkChoice(_Thinking):
     index: int = 0
     text: str = ""
     finish_reason: str | None = None
     logprobs: None = None
     stop_reason: str | None = extra()
-    reasoning_content: str | None = extra()
-    reasoning: str | None = extra()
     s1_events: list[S1Event] | None = extra()
 
 
-class CompletionChunk(BaseModel):
-    id: str
+class CompletionChunk(_Head):
     object: Literal["text_completion"] = "text_completion"
-    created: int
-    model: str
     choices: list[CompletionChunkChoice]
     usage: Usage | None = extra()
     s1: dict[str, Any] | None = extra()

@@ -108,6 +108,13 @@ def test_the_largest_effort_is_all_the_context(plain, vllm_engine):
     assert reasoning_tokens(r) > 3000  # Gemini's -1: the model decides, all it may
 
 
+def test_include_thoughts_false_leaves_the_thinking_out(plain):
+    r = post(plain, thinking_config={"thinking_budget": 4, "include_thoughts": False}, **TAGS)
+    msg = r.json()["choices"][0]["message"]
+    assert "reasoning" not in msg and "reasoning_content" not in msg
+    assert reasoning_tokens(r) == 4
+
+
 def test_adaptive_thinking_and_enable_thinking_keep_the_default(plain):
     for fields in (
         {"thinking": {"type": "adaptive"}},
