@@ -20,7 +20,7 @@ from .budget import closing_reserve, thinking_budget
 from .errors import S1Error
 from .events import Cause, Event, Segment
 from .formats import BoundFormat
-from .interventions import Interventions
+from .interventions import Interventions, separated
 from .policy import BudgetPolicy
 from .steps import PRE_MAX_TOKENS, STOP_STRING_WINDOW, Phase, Step, Tokens
 
@@ -309,10 +309,14 @@ class BudgetForcer(Interventions):
                 self._append(end, "delimiter", True)
             self.phase = "answer"
 
-    def _insert_wait(self, cause: Cause, text: str | None = None) -> bool:
+    def _insert_wait(self, cause: Cause, text: str | None = None, mid: bool = False) -> bool:
+        """The ignore string (or `text`) into the thinking; `mid`: forced by a user in the
+        middle of the thinking, where it must not glue onto the word before it."""
         strings = self.policy.ignore_strings
         if text is None:  # no strings: the end is suppressed and nothing is appended
             text = strings[self.waits_inserted % len(strings)] if strings else ""
+        if mid and text:
+            text = separated(text, self._decode(self.out[-4:]) if self.thinking_tokens else "")
         ids = self._encode(text) if text else []
         if self.thinking_tokens + len(ids) > self.budget:
             self._end_thinking("budget")  # no room left for the whole ignore string

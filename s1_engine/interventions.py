@@ -30,7 +30,7 @@ class Interventions(_Base):
         """
         if self.phase == "think":
             if now:
-                return self._insert_wait("user", text)
+                return self._insert_wait("user", text, mid=True)
             self.user_ignores += 1
             return True
         if self.phase in ("answer", "done") and self.can_reopen():
@@ -109,6 +109,15 @@ class Interventions(_Base):
         self._event(ev.STOP, "user")
         self._finish("stopped", "user")
         return True
+
+
+def separated(text: str, before: str) -> str:
+    """`text` set off from `before` by a space where it would glue onto a word: the rule
+    for text a user forces into the thinking (`13-3=1` + `Wait` is `13-3=1 Wait`, never
+    `13-3=1Wait`). The machine applies it at the token boundary where the text goes in."""
+    if before and not before[-1].isspace() and text and not text[0].isspace():
+        return " " + text
+    return text
 
 
 # ----- the one table of interventions: name -> how it acts on the machine ----------------

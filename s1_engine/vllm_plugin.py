@@ -51,7 +51,7 @@ import torch
 from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor, MoveDirectionality
 
 from .channel import Appender, LineTail
-from .cursor import DONE, DRAW, FORCE, MASK, Plan, StepCursor
+from .cursor import DONE, DRAW, FORCE, MASK, SAMPLE, StepCursor
 from .errors import S1Error
 from .forcing import BudgetForcer
 from .formats import bind_format, detect_format, get_format
@@ -139,8 +139,10 @@ class Row:
     seed: int
     temperature: float
     channel: str | None
-    plan: Plan | None = None
-    broken: bool = False  # the output left the machine's plan: steer it no more
+    broken: bool = False
+    slot: int = (
+        -1
+    )  # its place in the step's layout  # the output left the machine's plan: steer it no more
 
 
 class _Channel:
@@ -176,6 +178,8 @@ class S1BudgetForcing(LogitsProcessor):
         self.channels: dict[str, _Channel] = {}
         self._tok: Any = None
         self._formats: dict[str, Any] = {}
+        self._stop_ids: dict[frozenset, torch.Tensor] = {}
+        self._lay: _Layout | None = None
         self._pending: tuple | None = None  # last step's draws, read in this one
         self.writes_hints = _tp_rank() == 0
 
@@ -208,7 +212,7 @@ class S1BudgetForcing(LogitsProcessor):
         rid = a.setdefault("s1_id", uuid.uuid4().hex)
         if rid in self.parked:  # back after a preemption: the same machine goes on
             row = self.parked.pop(rid)
-            row.out, row.plan = out, None
+            row.out = out
             return row
         tok = self._tokenizer()
         fmt = self._format(str(a.get("format", "auto")))
@@ -232,6 +236,7 @@ class S1BudgetForcing(LogitsProcessor):
     def update_state(self, batch_update: BatchUpdate | None) -> None:
         if not batch_update:
             return
+        self._lay = None  # the batch changed: lay it out again at the next step
         for index in batch_update.removed:
             self._park(self.rows.pop(index, None))
         for index, params, prompt, out in batch_update.added:
@@ -258,7 +263,7 @@ class S1BudgetForcing(LogitsProcessor):
     def _control(self, row: Row, seq: int, c: dict, hints: list[str]) -> None:
         p = len(row.out)
         row.cursor.control(row.out, p, control_call(c["action"], c.get("args", {})))
-        row.plan = None
+        self._forget_plan(row)
         hints.append(f"{row.rid} {p} ctl {seq}")
 
     def _read_controls(self, hints_by_channel: dict[str, list[str]]) -> None:
@@ -279,18 +284,24 @@ class S1BudgetForcing(LogitsProcessor):
     def _read_draws(self, hints_by_channel: dict[str, list[str]]) -> None:
         if self._pending is None:
             return
-        rows, pos, end, stop, event = self._pending
+        (rows, slots), pos, end, stop, event = self._pending
         self._pending = None
         if event is not None:
             event.synchronize()  # done already: vLLM waited for that step's tokens
-        for i in np.flatnonzero(end.numpy()[: len(rows)]):
-            row, p = rows[i], pos[i]
+        for i in np.flatnonzero(end.numpy()).tolist():
+            row, p = rows[slots[i]], int(pos[i])
             if len(row.out) <= p or row.broken:
                 continue  # that sample was not kept (a chunked prefill): drawn again
             row.cursor.end_attempt(row.out, p, int(stop[i]))
-            row.plan = None
+            self._forget_plan(row)
             if row.channel is not None:
                 hints_by_channel[row.channel].append(f"{row.rid} {p} end {int(stop[i])}")
+
+    def _forget_plan(self, row: Row) -> None:
+        """The row's plan no longer holds (an end attempt, an intervention): plan anew."""
+        lay = self._lay
+        if lay is not None and 0 <= row.slot < len(lay.rows) and lay.rows[row.slot] is row:
+            lay.until[row.slot] = -1
 
     # ----- the step ------------------------------------------------------------------------
     def apply(self, logits: torch.Tensor) -> torch.Tensor:
@@ -305,86 +316,77 @@ class S1BudgetForcing(LogitsProcessor):
                 ch.hints.write(lines)
         if not self.rows:
             return logits
-        force: list[tuple[int, int]] = []
-        masks: list[int] = []
-        draws: list[tuple[int, Row, int, int]] = []  # (row index, row, p, token on end)
-        for index, row in self.rows.items():
-            p = len(row.out)
-            plan = row.plan
-            if plan is None or p >= plan.until or p < plan.at:
-                if row.broken:
-                    continue
-                plan = row.plan = row.cursor.plan(row.out, p)
-                if plan.kind == FORCE and p > 0 and row.out[p - 1] != row.cursor.m.out[p - 1]:
-                    row.broken = True  # the engine wrote something the machine did not
-                    continue
-            kind = plan.kind
-            if kind == DRAW:
-                draws.append((index, row, p, -1 if plan.token is None else plan.token))
-            elif kind == FORCE:
-                force.append((index, plan.token))  # type: ignore[arg-type]
-            elif kind == MASK:
-                masks.append(index)
-            elif kind == DONE:
-                force.append((index, self._eos(row)))
-        self._edit(logits, force, masks, draws)
+        if self._lay is None:
+            self._lay = _Layout(self.rows, self.device)
+        lay = self._lay
+        lens = np.fromiter(map(len, lay.outs), np.int64, len(lay.outs))
+        for slot in np.flatnonzero((lens >= lay.until) | (lens < lay.at)).tolist():
+            self._replan(lay, slot, int(lens[slot]))
+        self._edit(logits, lay, lens)
         return logits
+
+    def _replan(self, lay: _Layout, slot: int, p: int) -> None:
+        """A row's plan ran out (or was dropped): ask its cursor; only this is per-row Python."""
+        row = lay.rows[slot]
+        plan = None if row.broken else row.cursor.plan(row.out, p)
+        if plan is not None and plan.kind == FORCE and p > 0:
+            if row.out[p - 1] != row.cursor.m.out[p - 1]:  # the engine left the machine's plan
+                row.broken, plan = True, None
+        if plan is None:
+            kind, token, at, until = SAMPLE, -1, 0, 1 << 62
+        else:
+            kind, at, until = plan.kind, plan.at, plan.until
+            token = self._eos(row) if kind == DONE else -1 if plan.token is None else plan.token
+        code = CODES[kind]
+        if code != lay.kind[slot] or (code != CODES[FORCE] and token != lay.token[slot]):
+            lay.dirty = True
+        lay.kind[slot], lay.token[slot], lay.at[slot], lay.until[slot] = code, token, at, until
 
     def _eos(self, row: Row) -> int:
         fmt = row.cursor.m.fmt
         tok = self._tokenizer()
         return int(tok.eos_token_id) if tok.eos_token_id is not None else min(fmt.answer_stop_ids)
 
-    def _stops(self, rows: list[Row]) -> torch.Tensor:
-        ids = sorted(set().union(*(r.cursor.m.fmt.think_stop_ids for r in rows)))
-        return torch.tensor(ids, dtype=torch.long, device=self.device)
-
-    def _edit(self, logits: torch.Tensor, force: list, masks: list, draws: list) -> None:
-        dev = self.device
-        if draws:
-            idx = torch.tensor([d[0] for d in draws], dtype=torch.long, device=dev)
-            stops = self._stops([d[1] for d in draws])
-            end, stop = self._draw(logits, idx, draws, stops)
-            masks_t = idx if not masks else torch.cat([idx, _ids(masks, dev)])
-            logits[masks_t[:, None], stops[None, :]] = float("-inf")
-            on_end = torch.tensor([d[3] for d in draws], dtype=torch.long, device=dev)
-            has = on_end >= 0
-            col = on_end.clamp(min=0)
-            logits[idx, col] = torch.where(end & has, BIG, logits[idx, col])
-            self._keep(draws, end, stop)
-        elif masks:
-            stops = self._stops([self.rows[i] for i in masks])
-            logits[_ids(masks, dev)[:, None], stops[None, :]] = float("-inf")
-        if force:
-            rows = _ids([f[0] for f in force], dev)
-            logits[rows, _ids([f[1] for f in force], dev)] = BIG
+    def _edit(self, logits: torch.Tensor, lay: _Layout, lens: np.ndarray) -> None:
+        if lay.dirty:
+            lay.build(self._stop_ids)
+        if lay.n_draw:
+            pos = torch.from_numpy(lens[lay.draw_slots]).to(self.device, non_blocking=True)
+            end, stop = self._draw(logits, lay, pos)
+            logits[lay.masked[:, None], lay.stops[None, :]] = float("-inf")
+            col = lay.on_end.clamp(min=0)
+            logits[lay.draw_idx, col] = torch.where(
+                end & lay.has_end, BIG, logits[lay.draw_idx, col]
+            )
+            self._keep(lay, lens[lay.draw_slots], end, stop)
+        elif lay.masked is not None:
+            logits[lay.masked[:, None], lay.stops[None, :]] = float("-inf")
+        force = np.flatnonzero((lay.kind == CODES[FORCE]) | (lay.kind == CODES[DONE]))
+        if len(force):
+            rows = torch.from_numpy(lay.idx[force]).to(self.device)
+            logits[rows, torch.from_numpy(lay.token[force]).to(self.device)] = BIG
 
     def _draw(
-        self, logits: torch.Tensor, idx: torch.Tensor, draws: list, stops: torch.Tensor
+        self, logits: torch.Tensor, lay: _Layout, pos: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(end attempt?, which end id) per drawing row, on the device, without a sync."""
-        sub = logits.index_select(0, idx)
-        temps = [d[1].temperature for d in draws]
-        greedy_end = torch.isin(sub.argmax(-1), stops)
+        sub = logits.index_select(0, lay.draw_idx)
         greedy_stop = sub.argmax(-1)
-        if all(t < 1e-5 for t in temps):
+        greedy_end = torch.isin(greedy_stop, lay.stops)
+        if lay.all_greedy:
             return greedy_end, greedy_stop
-        t = torch.tensor([max(x, 1e-5) for x in temps], dtype=torch.float32, device=self.device)
-        scaled = sub.div_(t[:, None])
+        scaled = sub.div_(lay.temps[:, None])
         lse = torch.logsumexp(scaled, -1, keepdim=True)
-        cum = torch.exp(scaled[:, stops] - lse).cumsum(-1)
-        seeds = _ids([d[1].seed for d in draws], self.device)
-        u = uniform(seeds, _ids([d[2] for d in draws], self.device))
+        cum = torch.exp(scaled[:, lay.stops] - lse).cumsum(-1)
+        u = uniform(lay.seeds, pos)
         sampled_end = u < cum[:, -1]
-        which = (u[:, None] >= cum).sum(-1).clamp(max=len(stops) - 1)
-        is_greedy = torch.tensor([x < 1e-5 for x in temps], device=self.device)
-        end = torch.where(is_greedy, greedy_end, sampled_end)
-        return end, torch.where(is_greedy, greedy_stop, stops[which])
+        which = (u[:, None] >= cum).sum(-1).clamp(max=len(lay.stops) - 1)
+        end = torch.where(lay.greedy, greedy_end, sampled_end)
+        return end, torch.where(lay.greedy, greedy_stop, lay.stops[which])
 
-    def _keep(self, draws: list, end: torch.Tensor, stop: torch.Tensor) -> None:
+    def _keep(self, lay: _Layout, pos: np.ndarray, end: torch.Tensor, stop: torch.Tensor) -> None:
         """Copy the draws to host memory without waiting; read in the next step."""
-        rows = [d[1] for d in draws]
-        pos = [d[2] for d in draws]
+        rows = (lay.rows, lay.draw_slots)
         if self.device.type == "cuda":
             end_h = torch.empty(end.shape, dtype=torch.bool, pin_memory=self.pin)
             stop_h = torch.empty(stop.shape, dtype=torch.long, pin_memory=self.pin)
@@ -395,6 +397,57 @@ class S1BudgetForcing(LogitsProcessor):
             self._pending = (rows, pos, end_h, stop_h, event)
         else:
             self._pending = (rows, pos, end.clone(), stop.clone(), None)
+
+
+CODES = {DRAW: 0, MASK: 1, FORCE: 2, DONE: 3, SAMPLE: 4}
+
+
+class _Layout:
+    """The batch as arrays (one slot per row, in batch order): each row's plan as a kind,
+    a token and the positions it holds for, and the device tensors of the kinds, rebuilt
+    only when a kind or a DRAW row's end token changes, not every step."""
+
+    def __init__(self, rows: dict[int, Row], device: torch.device) -> None:
+        items = sorted(rows.items())
+        self.device = device
+        self.idx = np.array([i for i, _ in items], np.int64)
+        self.rows = [r for _, r in items]
+        for slot, row in enumerate(self.rows):
+            row.slot = slot
+        self.outs = [r.out for r in self.rows]
+        n = len(items)
+        self.until = np.full(n, -1, np.int64)  # every row plans at the first step
+        self.at = np.zeros(n, np.int64)
+        self.kind = np.full(n, CODES[SAMPLE], np.int8)
+        self.token = np.full(n, -1, np.int64)
+        self.seed_np = np.array([r.seed & ((1 << 62) - 1) for r in self.rows], np.int64)
+        self.temp_np = np.array([r.temperature for r in self.rows], np.float32)
+        self.dirty = True
+        self.n_draw = 0
+        self.masked: torch.Tensor | None = None
+
+    def build(self, stop_cache: dict) -> None:
+        dev = self.device
+        draw = np.flatnonzero(self.kind == CODES[DRAW])
+        mask = np.flatnonzero(self.kind == CODES[MASK])
+        self.n_draw, self.draw_slots = len(draw), draw
+        both = np.concatenate([draw, mask])
+        self.masked = torch.from_numpy(self.idx[both]).to(dev) if len(both) else None
+        sets = {self.rows[i].cursor.m.fmt.think_stop_ids for i in both.tolist()}
+        key = frozenset().union(*sets) if sets else frozenset()
+        if key not in stop_cache:
+            stop_cache[key] = torch.tensor(sorted(key), dtype=torch.long, device=dev)
+        self.stops = stop_cache[key]
+        if len(draw):
+            self.draw_idx = torch.from_numpy(self.idx[draw]).to(dev)
+            self.on_end = torch.from_numpy(self.token[draw]).to(dev)
+            self.has_end = self.on_end >= 0
+            temps = self.temp_np[draw]
+            self.all_greedy = bool((temps < 1e-5).all())
+            self.greedy = torch.from_numpy(temps < 1e-5).to(dev)
+            self.temps = torch.from_numpy(np.maximum(temps, 1e-5)).to(dev)
+            self.seeds = torch.from_numpy(self.seed_np[draw]).to(dev)
+        self.dirty = False
 
 
 def _ids(values: list[int], device: torch.device) -> torch.Tensor:

@@ -20,6 +20,8 @@ from s1_engine.protocols import SessionState
 from s1_engine.reducer import StreamState
 from s1_engine.wire import item_from_wire, result_from_wire
 
+from .actions import body
+
 
 def error_message(resp_text: str, status: int) -> str:
     """The one-line message of an error response (the server's, or the status)."""
@@ -81,26 +83,23 @@ class RemoteSession(LoggedSession):
 
     def force_wait(self, text: str | None = None, now: bool = True) -> None:
         """Think longer: the ignore string now, or at the model's next end attempt."""
-        if now:
-            self._post({"action": "force_wait", **({"text": text} if text else {})})
-        else:
-            self._post({"action": "wait_at_end"})
+        self._post(body("force_wait", text=text) if now else body("wait_at_end"))
 
     def end_thinking(self) -> None:
-        self._post({"action": "end_thinking"})
+        self._post(body("end_thinking"))
 
     def inject(self, text: str) -> None:
-        self._post({"action": "inject", "text": text})
+        self._post(body("inject", text=text))
 
     def stop(self) -> None:
-        self._post({"action": "stop"})
+        self._post(body("stop"))
 
     def set_budget(self, budget: int | str) -> None:
-        self._post({"action": "set_budget", "budget": budget})
+        self._post(body("set_budget", budget=budget))
 
     def set_ignore_str(self, ignore_str: str | tuple[str, ...]) -> None:
         value = ignore_str if isinstance(ignore_str, str) else list(ignore_str)
-        self._post({"action": "set_ignore_str", "ignore_str": value})
+        self._post(body("set_ignore_str", ignore_str=value))
 
     # ----- reading (the rest comes from LoggedSession) ----------------------------------
     @property

@@ -117,7 +117,7 @@ class Trace:
             self._new_answer.clear()
             self.answer_reset = True
         elif e.kind == ev.WAIT:
-            self._think(marker(f"{e.text} · {who}"))
+            self._think(marker(f"{e.text.strip()} · {who}"))
             self._skip_forced = True
         elif e.kind == ev.INJECT:
             mark = marker(f"inject · {who}: {e.text.strip()}")

@@ -111,6 +111,8 @@ class VLLMBackend:
         from vllm.engine.arg_utils import AsyncEngineArgs
         from vllm.v1.engine.async_llm import AsyncLLM
 
+        from ..lifeline import arming
+
         try:
             args = AsyncEngineArgs(**self.args)
         except TypeError as e:
@@ -118,7 +120,8 @@ class VLLMBackend:
                 f"unknown vLLM engine argument: {e}", "check --engine-arg KEY=VALUE"
             ) from None
         try:
-            self.engine = AsyncLLM.from_engine_args(args)
+            with arming():  # engine processes forked now die with this one (s1_engine/lifeline.py)
+                self.engine = AsyncLLM.from_engine_args(args)
         except Exception as e:  # vLLM raises many kinds; show what names the problem
             msg = _first_lines(e)
             raise S1Error(

@@ -77,6 +77,16 @@ def test_greedy_tokens_events_and_mask_equal_the_continuation_path(vllm_engine, 
     assert [e.kind for e in r.events].count("wait") == 3 and r.thinking_tokens == 10 + 3 * 6
 
 
+def test_a_batch_of_mixed_policies_equals_the_continuation_path(vllm_engine):
+    """All at once: rows enter, leave and change plans in one batch of the engine."""
+    policies = POLICIES * 2
+    inside = [vllm_engine.start(Q, p, live=i % 3 == 0) for i, p in enumerate(policies)]
+    outside = [vllm_engine.start(Q, p, live=False, in_engine=False) for p in policies]
+    assert all(isinstance(s, InEngineSession) for s in inside)
+    for a, b in zip(inside, outside):
+        _same(a.result(120), b.result(120))
+
+
 def test_think_tags_format_and_budget_cut_are_exact(vllm_engine):
     for budget in (1, 17, 64):
         policy = BudgetPolicy(max_thinking_tokens=budget, answer_max_tokens=2)
