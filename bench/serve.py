@@ -72,11 +72,16 @@ async def _one_stream(http: Any, url: str, body: dict, t0: float) -> dict:
     return {"ttft": ttft, "tokens": tokens, "chunks": chunks}
 
 
+COMMAND_LIMIT = 1 << 30  # bytes of one command line to the client process
+
+
 async def _client_loop() -> None:
     import aiohttp
 
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
+    # one command is one line of JSON holding every request body: at 256 streams it is
+    # well over asyncio's default 64 KiB line limit (readline() then raised ValueError)
+    reader = asyncio.StreamReader(limit=COMMAND_LIMIT)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=60)

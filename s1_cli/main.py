@@ -12,6 +12,12 @@ from typing import Annotated
 
 import typer
 
+from s1_engine.lifeline import hold_if_spawned
+
+# In vLLM's engine processes (spawned children import this module first): die with the
+# command that started them, even when it is killed with SIGKILL (s1_engine/lifeline.py).
+hold_if_spawned()
+
 app = typer.Typer(
     name="s1",
     help="s1 console: curate, train, evaluate and steer reasoning models with budget forcing.",

@@ -14,22 +14,23 @@ import asyncio
 import contextlib
 import itertools
 import os
-import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from .backends import Workload, make_backend, resolve_backend_name
+from .engine_base import EngineBase
 from .enginelog import EngineLog
 from .errors import S1Error
-from .events import Result
 from .forcing import BudgetForcer
 from .formats import BoundFormat, bind_format, detect_format, get_format
+from .inengine import InEngineSession, in_engine_ok
+from .loopthread import LoopThread
+from .modelfiles import generation_eos_ids, load_tokenizer
 from .policy import BudgetPolicy
 from .session import Session
 from .spawn import ensure_resource_tracker
 
-T = TypeVar("T")
 Prompt = str | Sequence[int] | Sequence[dict]
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "assets" / "tiny-s1"
@@ -63,48 +64,7 @@ async def _end_requests() -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-class _LoopThread:
-    """An asyncio loop running forever in a daemon thread."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="s1-engine", daemon=True)
-        self._thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
-
-
-def load_tokenizer(model: str) -> Any:
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(model)
-    except Exception as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise S1Error(
-            f"cannot load the tokenizer of {model!r}: {first}",
-            "check --model: a local model folder, or a hub id on a machine with the hub",
-        ) from None
-
-
-def _generation_eos_ids(model: str) -> tuple[int, ...]:
-    try:
-        from transformers import GenerationConfig
-
-        eos = GenerationConfig.from_pretrained(model).eos_token_id
-    except Exception:
-        return ()
-    if eos is None:
-        return ()
-    return tuple(eos) if isinstance(eos, list | tuple) else (int(eos),)
-
-
-class Engine:
+class Engine(EngineBase):
     """A model, its tokenizer and thinking format, and a running backend."""
 
     def __init__(
@@ -155,7 +115,7 @@ class Engine:
         engine_args: dict[str, Any] | None,
     ) -> None:
         self.tokenizer = load_tokenizer(self.model)
-        self._eos_ids = _generation_eos_ids(self.model)
+        self._eos_ids = generation_eos_ids(self.model)
         self._formats: dict[str, BoundFormat] = {}
         self.format: BoundFormat = self.bound_format(format)
         self._ids = itertools.count()
@@ -168,7 +128,7 @@ class Engine:
             engine_args=engine_args,
             seed=seed,
         )
-        self._loop = _LoopThread()
+        self._loop = LoopThread()
         try:
             self._loop.run(self.backend.start())
         except BaseException:
@@ -230,6 +190,7 @@ class Engine:
         format: str | None = None,
         paused: bool = False,
         live: bool = True,
+        in_engine: bool | None = None,
     ) -> Session:
         """Start one request and return its live session (thread-safe).
 
@@ -239,12 +200,19 @@ class Engine:
         not per token, and stream items carry no text; the result is the same, token for
         token, and much cheaper for thousands of concurrent requests. Interventions still
         work but take effect at the next backend request boundary.
+
+        `in_engine`: budget forcing inside vLLM's step loop (`s1_engine.inengine`); None
+        takes it wherever the backend and the policy allow it, False the continuation path.
         """
         if self._closed:
             raise S1Error("the engine is closed", "create a new Engine")
-        session = Session(
+        machine = self._machine(prompt, policy, format)
+        if in_engine is None:
+            in_engine = getattr(self.backend, "in_engine", False) and in_engine_ok(machine)
+        kind = InEngineSession if in_engine else Session
+        session = kind(
             f"s{next(self._ids)}",
-            self._machine(prompt, policy, format),
+            machine,
             self.backend,
             self.tokenizer,
             self._loop.loop,
@@ -254,25 +222,9 @@ class Engine:
             session.begin()
         return session
 
-    def generate(
-        self, prompt: Prompt, policy: BudgetPolicy | None = None, format: str | None = None
-    ) -> Result:
-        return self.start(prompt, policy, format).result()
-
-    def generate_many(
-        self,
-        prompts: Sequence[Prompt],
-        policies: BudgetPolicy | Sequence[BudgetPolicy] | None = None,
-    ) -> list[Result]:
-        """Run all requests concurrently, each on its own schedule; results in input order."""
-        if policies is None or isinstance(policies, BudgetPolicy):
-            policies = [policies or BudgetPolicy()] * len(prompts)
-        if len(policies) != len(prompts):
-            raise S1Error(
-                f"{len(prompts)} prompts but {len(policies)} policies", "give one policy per prompt"
-            )
-        sessions = [self.start(p, pol, live=False) for p, pol in zip(prompts, policies)]
-        return [s.result() for s in sessions]
+    def num_unfinished(self) -> int:
+        """Requests the backend still holds (0 once every session is finished)."""
+        return self.backend.num_unfinished()
 
     # ----- lifetime ---------------------------------------------------------------------
     def close(self) -> None:

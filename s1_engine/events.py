@@ -67,6 +67,11 @@ class Result:
     finish_reason: str = ""
     seconds: float = 0.0
     forced_mask: list[bool] = field(default_factory=list)
+    segments: list[str] = field(default_factory=list)  # each output id's segment
+
+    def text_ids(self, *segments: str) -> list[int]:
+        """The output ids of these segments ("pre", "think", "delimiter", "answer")."""
+        return [t for t, s in zip(self.output_ids, self.segments) if s in segments]
 
     def count(self, kind: str, cause: Cause | None = None) -> int:
         return sum(1 for e in self.events if e.kind == kind and (cause is None or e.cause == cause))

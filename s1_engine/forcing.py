@@ -20,13 +20,14 @@ from .budget import closing_reserve, thinking_budget
 from .errors import S1Error
 from .events import Cause, Event, Segment
 from .formats import BoundFormat
+from .interventions import Interventions, separated
 from .policy import BudgetPolicy
 from .steps import PRE_MAX_TOKENS, STOP_STRING_WINDOW, Phase, Step, Tokens
 
 __all__ = ["BudgetForcer", "Phase", "Step", "Tokens"]
 
 
-class BudgetForcer:
+class BudgetForcer(Interventions):
     """Drives one request through PRE -> THINKING -> ANSWER -> DONE."""
 
     def __init__(
@@ -261,16 +262,41 @@ class BudgetForcer:
         return True
 
     # ----- transitions --------------------------------------------------------------
+    def _end_decision(self) -> Cause | None:
+        """Who suppresses an end attempt now (a Wait follows), or None: it is accepted."""
+        if self.user_ignores > 0:
+            return "user"
+        if self.ignores_used < self.policy.num_ignore:
+            return "budget"
+        if self.thinking_tokens < self.policy.min_thinking_tokens:
+            return "budget"
+        return None
+
+    def end_attempt_preview(self) -> int | None:
+        """The first id an end attempt now would put in the output, without making one
+        (None: nothing; the end is suppressed and sampling goes on). In-engine forcing
+        forces this id at the step where its draw says the model tried to end."""
+        if self._end_decision() is None:
+            return self.fmt.think_end_ids[0] if self.fmt.think_end_ids else None
+        strings = self.policy.ignore_strings
+        text = strings[self.waits_inserted % len(strings)] if strings else ""
+        ids = self._encode(text) if text else []
+        if self.thinking_tokens + len(ids) > self.budget:  # no room: the budget ends it
+            closing = ([] if self._ends_in_newline() else list(self.fmt.newline_ids)) + list(
+                self.fmt.think_end_ids
+            )
+            return closing[0] if closing else None
+        return ids[0] if ids else None
+
     def _end_attempt(self, token: int | None) -> None:
         """The model tried to end thinking: suppress it with a "Wait", or accept it."""
-        below_min = self.thinking_tokens < self.policy.min_thinking_tokens
-        if self.user_ignores > 0:
+        who = self._end_decision()
+        if who == "user":
             self.user_ignores -= 1
             self._insert_wait("user")
-        elif self.ignores_used < self.policy.num_ignore:
-            self.ignores_used += 1
-            self._insert_wait("budget")
-        elif below_min:
+        elif who == "budget":
+            if self.ignores_used < self.policy.num_ignore:
+                self.ignores_used += 1
             self._insert_wait("budget")
         else:
             self._event(ev.END_THINKING, "model")
@@ -283,10 +309,14 @@ class BudgetForcer:
                 self._append(end, "delimiter", True)
             self.phase = "answer"
 
-    def _insert_wait(self, cause: Cause, text: str | None = None) -> bool:
+    def _insert_wait(self, cause: Cause, text: str | None = None, mid: bool = False) -> bool:
+        """The ignore string (or `text`) into the thinking; `mid`: forced by a user in the
+        middle of the thinking, where it must not glue onto the word before it."""
         strings = self.policy.ignore_strings
         if text is None:  # no strings: the end is suppressed and nothing is appended
             text = strings[self.waits_inserted % len(strings)] if strings else ""
+        if mid and text:
+            text = separated(text, self._decode(self.out[-4:]) if self.thinking_tokens else "")
         ids = self._encode(text) if text else []
         if self.thinking_tokens + len(ids) > self.budget:
             self._end_thinking("budget")  # no room left for the whole ignore string
@@ -319,97 +349,6 @@ class BudgetForcer:
         self.finish_reason = reason
         self._event(ev.FINISH, cause, reason)
         self.phase = "done"
-
-    # ----- interventions (applied between two tokens) ---------------------------------
-    def force_wait(self, text: str | None = None, now: bool = True) -> bool:
-        """Think longer: insert `text` now, or suppress the model's next end attempt.
-
-        In the answer phase, or once the request finished with an answer, this reopens
-        thinking: the answer is dropped and the ignore string follows the thinking, as
-        if the model had tried to stop there (the s1 demo: "the model answered too
-        early: make it Wait").
-        """
-        if self.phase == "think":
-            if now:
-                return self._insert_wait("user", text)
-            self.user_ignores += 1
-            return True
-        if self.phase in ("answer", "done") and self.can_reopen():
-            if self.phase == "done":
-                self.finish_reason = None
-            del self.out[self.think_end_at :]
-            del self.segments[self.think_end_at :]
-            del self.forced[self.think_end_at :]
-            self.answer_tokens = 0
-            self.answer_sampled = 0
-            self.think_end_at = None
-            self.phase = "think"
-            self._event(ev.THINK_START, "user", "reopened")
-            return self._insert_wait("user", text)
-        return False
-
-    def can_reopen(self) -> bool:
-        """Thinking can go on after an answer (or a finished request) with budget left."""
-        return (
-            self.think_end_at is not None
-            and self.thinking_tokens < self.budget
-            and (self.phase == "answer" or self.finish_reason in ("stop", "length"))
-        )
-
-    def end_thinking(self) -> bool:
-        if self.phase in ("think", "pre"):
-            self._end_thinking("user")
-            return True
-        return False
-
-    def inject(self, text: str) -> bool:
-        """Insert user text into the current segment (cut to the budget while thinking)."""
-        ids = self._encode(text)
-        if not ids or self.phase == "done":
-            return False
-        if self.phase == "think":
-            ids = ids[: self.budget_left]
-            self._event(ev.INJECT, "user", self._decode(ids))
-            self._append(ids, "think", True)
-            if self.thinking_tokens >= self.budget:
-                self._end_thinking("budget")
-            return True
-        segment: Segment = "answer" if self.phase == "answer" else "pre"
-        self._event(ev.INJECT, "user", text)
-        self._append(ids, segment, True)
-        return True
-
-    def set_budget(self, budget: int | str) -> None:
-        """Change the thinking budget while the request runs. A budget below the tokens
-        already thought is raised to them (a key pressed at token n lands a token or two
-        later): thinking ends now, and never reads as over its budget."""
-        if isinstance(budget, int) and self.phase == "think":
-            budget = max(budget, self.thinking_tokens)
-        floor = self.policy.min_thinking_tokens
-        if isinstance(budget, int):
-            floor = min(floor, budget)  # a budget below the minimum lowers the minimum
-        self.policy = self.policy.with_(max_thinking_tokens=budget, min_thinking_tokens=floor)
-        self.budget = self._effective_budget(budget)
-        self._event(ev.BUDGET_CHANGED, "user", str(budget))
-        if self.phase == "think" and self.thinking_tokens >= self.budget:
-            self._end_thinking("budget")
-
-    def set_ignore_str(self, ignore_str: str | tuple[str, ...]) -> None:
-        self.policy = self.policy.with_(ignore_str=ignore_str)
-
-    def fail(self, message: str) -> None:
-        """The backend failed: record the error and finish the request (reason 'error')."""
-        if self.phase == "done":
-            return
-        self._event(ev.ERROR, "model", message)
-        self._finish("error", "model")
-
-    def stop(self) -> bool:
-        if self.phase == "done":
-            return False
-        self._event(ev.STOP, "user")
-        self._finish("stopped", "user")
-        return True
 
     # ----- results ----------------------------------------------------------------------
     def segment_ids(self, segment: Segment) -> list[int]:

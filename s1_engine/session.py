@@ -12,20 +12,19 @@ subscriber first gets everything so far.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import queue
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from . import events as ev
 from .backends.base import Backend, Chunk, GenerateRequest
 from .detok import IncrementalDecoder
-from .events import Result, StreamItem, TokenDelta
+from .events import Result, TokenDelta
 from .forcing import BudgetForcer, Tokens
-
-_END = object()
+from .interventions import control_call
+from .itemlog import ItemLog, LoggedSession
+from .protocols import SessionState
 
 
 def _coalesce(items: list[Tokens | ev.Event]) -> list[Tokens | ev.Event]:
@@ -46,7 +45,9 @@ def _coalesce(items: list[Tokens | ev.Event]) -> list[Tokens | ev.Event]:
     return out
 
 
-class Session:
+class Session(LoggedSession):
+    """A request on a backend, driven through the budget-forcing machine by continuations."""
+
     def __init__(
         self,
         session_id: str,
@@ -65,10 +66,7 @@ class Session:
         self._inbox: asyncio.Queue[tuple[str, int, Any]] = asyncio.Queue()  # cmd/chunk/error
         self._decoder = IncrementalDecoder(tokenizer)
         self._lock = threading.Lock()
-        self._items: list[StreamItem] = []
-        self._subs: list[tuple[asyncio.AbstractEventLoop | None, Any]] = []
-        self._future: concurrent.futures.Future[Result] = concurrent.futures.Future()
-        self._closed = False
+        self.log = ItemLog()
         self._begun = False
         self._continued = False  # run again after a finish (a Wait after the answer)
         self._generation = 0
@@ -86,6 +84,10 @@ class Session:
         context changed (then the backend request is cut and continued from it)."""
         self._loop.call_soon_threadsafe(self._inbox.put_nowait, ("cmd", 0, intervention))
 
+    def control(self, action: str, **args: object) -> None:
+        """Queue one intervention by name (`interventions.CONTROLS`) for the next token."""
+        self._post(control_call(action, args))
+
     def force_wait(self, text: str | None = None, now: bool = True) -> None:
         """Think longer: insert the ignore string now, or at the model's next end attempt.
 
@@ -95,123 +97,56 @@ class Session:
         if now and self._reopen():
             asyncio.run_coroutine_threadsafe(self._continue_with_wait(text), self._loop)
             return
-        self._post(lambda m: m.force_wait(text, now) and now)
+        self.control("force_wait" if now else "wait_at_end", text=text)
 
     def end_thinking(self) -> None:
         """End thinking now: the delimiter and the answer lead-in follow."""
-        self._post(lambda m: m.end_thinking())
+        self.control("end_thinking")
 
     def inject(self, text: str) -> None:
         """Insert text into the current segment, as if the model had written it."""
-        self._post(lambda m: m.inject(text))
+        self.control("inject", text=text)
 
     def stop(self) -> None:
         """Stop generating; the request finishes with reason 'stopped'."""
-        self._post(lambda m: m.stop())
+        self.control("stop")
 
     def set_budget(self, budget: int | str) -> None:
         """Change the thinking budget while the request runs."""
-        self._post(lambda m: m.set_budget(budget) or True)
+        self.control("set_budget", budget=budget)
 
     def set_ignore_str(self, ignore_str: str | tuple[str, ...]) -> None:
         """The text of the next Waits ("Wait", or a tuple to rotate)."""
-        self._post(lambda m: m.set_ignore_str(ignore_str) or False)
+        self.control("set_ignore_str", ignore_str=ignore_str)
 
     def _reopen(self) -> bool:
         """Make a finished session live again, if its machine can think on."""
         with self._lock:
-            if not (self._future.done() and self.machine.can_reopen()):
+            if not (self.log.done and self.machine.can_reopen()):
                 return False
-            self._closed = False
-            self._future = concurrent.futures.Future()
-            self._continued = True
-            return True
+            self._continued = self.log.reopen()
+            return self._continued
 
     async def _continue_with_wait(self, text: str | None) -> None:
         self.machine.force_wait(text, now=True)
         await self.run()
 
-    # ----- reading -------------------------------------------------------------------
+    # ----- reading (the rest comes from LoggedSession) ----------------------------------
     @property
-    def done(self) -> bool:
-        return self._future.done()
-
-    def result(self, timeout: float | None = None) -> Result:
-        """Block until the request finishes."""
-        return self._future.result(timeout)
-
-    async def aresult(self) -> Result:
-        return await asyncio.wrap_future(self._future)
-
-    def items(self) -> list[StreamItem]:
-        with self._lock:
-            return list(self._items)
-
-    async def stream(self, skip: int = 0) -> AsyncIterator[StreamItem]:
-        """Every item of the request from item `skip` on, on the caller's event loop."""
-        q: asyncio.Queue[Any] = asyncio.Queue()
-        with self._lock:
-            backlog = list(self._items[skip:])
-            closed = self._closed
-            if not closed:
-                self._subs.append((asyncio.get_running_loop(), q))
-        for item in backlog:
-            yield item
-        if closed:
-            return
-        while (item := await q.get()) is not _END:
-            yield item
-
-    async def stream_batches(self) -> AsyncIterator[list[StreamItem]]:
-        """Like `stream()`, but each step yields every item that arrived since the last
-        step (at least one): a consumer that falls behind (a server writing to many
-        clients) catches up in one write instead of one per token."""
-        q: asyncio.Queue[Any] = asyncio.Queue()
-        with self._lock:
-            backlog = list(self._items)
-            closed = self._closed
-            if not closed:
-                self._subs.append((asyncio.get_running_loop(), q))
-        if backlog:
-            yield backlog
-        if closed:
-            return
-        while True:
-            batch = [await q.get()]
-            while not q.empty():
-                batch.append(q.get_nowait())
-            end = batch[-1] is _END
-            if end:
-                batch.pop()
-            if batch:
-                yield batch
-            if end:
-                return
-
-    def __iter__(self) -> Iterator[StreamItem]:
-        q: queue.Queue[Any] = queue.Queue()
-        with self._lock:
-            backlog = list(self._items)
-            closed = self._closed
-            if not closed:
-                self._subs.append((None, q))
-        yield from backlog
-        if closed:
-            return
-        while (item := q.get()) is not _END:
-            yield item
-
-    def _publish(self, item: Any) -> None:
-        with self._lock:
-            if item is _END:
-                self._closed = True
-            else:
-                self._items.append(item)
-            for loop, q in self._subs:
-                if loop is None:
-                    q.put(item)
-                else:
-                    loop.call_soon_threadsafe(q.put_nowait, item)
+    def state(self) -> SessionState:
+        """What consumers may read of the request now (a snapshot)."""
+        m = self.machine
+        return SessionState(
+            budget=m.policy.max_thinking_tokens,
+            budget_tokens=m.budget,
+            phase=m.phase,
+            thinking_tokens=m.thinking_tokens,
+            answer_tokens=m.answer_tokens,
+            finish_reason=m.finish_reason,
+            context_used=len(m.prompt) + len(m.out),
+            context_len=m.context_len,
+            can_reopen=m.can_reopen(),
+        )
 
     def _flush(self) -> None:
         m = self.machine
@@ -226,7 +161,7 @@ class Session:
                     if item.start < len(self._decoder.ids):
                         self._decoder.truncate(item.start)
                     text = self._decoder.push(item.ids)
-                self._publish(
+                self.log.publish(
                     TokenDelta(
                         item.segment,
                         item.ids,
@@ -237,7 +172,7 @@ class Session:
                     )
                 )
             else:
-                self._publish(item)
+                self.log.publish(item)
 
     # ----- the driver, on the engine loop ------------------------------------------------
     async def _read(self, generation: int, request: GenerateRequest) -> None:
@@ -318,9 +253,7 @@ class Session:
             m.fail(f"{type(error).__name__}: {error}")
         self._flush()
         result = self._build_result()
-        self._publish(_END)
-        if not self._future.done():
-            self._future.set_result(result)
+        self.log.close(result)
         return result
 
     def _build_result(self) -> Result:
@@ -342,4 +275,5 @@ class Session:
             finish_reason=m.finish_reason or "error",
             seconds=time.perf_counter() - self.started_at,
             forced_mask=list(m.forced),
+            segments=list(m.segments),
         )

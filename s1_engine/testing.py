@@ -145,6 +145,7 @@ def make_scripted_model(
     kv_heads: int = 2,
     vocab_size: int = 0,
     dtype: str = "bfloat16",
+    end_prob: float | None = None,
 ) -> Path:
     """Write the scripted tokenizer + model to `path` and return it.
 
@@ -193,6 +194,14 @@ def make_scripted_model(
             head[j, i] = 0.5
         for i in range(min(n_tok, hidden)):
             head[table.get(i, default), i] = 1.0
+        if end_prob is not None:  # logits c + ln p: softmax gives p and 1 - p exactly
+            import math
+
+            t0, t1 = (_single(tok, w) for w in think_steps(think_len)[:2])
+            end, scale = _single(tok, "<|im_start|>"), math.sqrt(hidden)
+            head[:, t0] = 0.0
+            head[end, t0] = (20 + math.log(end_prob)) / scale
+            head[t1, t0] = (20 + math.log(1 - end_prob)) / scale
         model.lm_head.weight.copy_(head)
     model.to(getattr(torch, dtype)).save_pretrained(str(path))
     (path / MARKER).write_text('{"s1": "scripted test model"}\n')

@@ -391,7 +391,7 @@ async def _run_jobs(
             state.failed += 1  # not written: a rerun retries it
             arrived(None)
             continue
-        budget = int(getattr(session.machine, "budget", 0))
+        budget = session.state.budget_tokens or 0
         rec = make_record(spec.task, job, prompt, result, budget, spec.prompts, drawn)
         writer.write(rec)
         state.correct += bool(rec["correct"])

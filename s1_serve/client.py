@@ -19,36 +19,19 @@ kept in `session.control_errors`.
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Coroutine, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
+from s1_engine.engine_base import EngineBase
 from s1_engine.errors import S1Error
-from s1_engine.events import Result
+from s1_engine.loopthread import LoopThread
 from s1_engine.policy import BudgetPolicy
 
 from .remote_session import RemoteSession, error_message
 from .wire import policy_to_wire
 
-T = TypeVar("T")
 
-
-class _LoopThread:
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="s1-remote", daemon=True)
-        self._thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
-
-
-class RemoteEngine:
+class RemoteEngine(EngineBase):
     """An `s1 serve` server, used like an `Engine`: `start()`, `generate()`, `close()`."""
 
     def __init__(self, url: str, api_key: str | None = None, timeout: float = 30.0) -> None:
@@ -61,7 +44,7 @@ class RemoteEngine:
             raise S1Error(f"cannot read the server address {url!r}", "e.g. http://127.0.0.1:8000")
         self.url = base
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._loop = _LoopThread()
+        self._loop = LoopThread("s1-remote")
         self._closed = False
 
         async def make() -> Any:
@@ -113,9 +96,12 @@ class RemoteEngine:
         policy: BudgetPolicy | None = None,
         format: str | None = None,
         paused: bool = False,
-        live: bool = True,  # noqa: ARG002 - a remote request always streams
+        live: bool = True,  # noqa: ARG002 - see below
     ) -> RemoteSession:
-        """Start one request on the server and return its live session (as `Engine.start`)."""
+        """Start one request on the server and return its live session (as `Engine.start`).
+
+        A remote request always streams (`live` is accepted for `EngineLike`, and does not
+        change the result): the server batches its engine either way."""
         if self._closed:
             raise S1Error("the remote engine is closed", "create a new RemoteEngine")
         body: dict[str, Any] = {"stream": True, "s1_detail": True}
@@ -139,29 +125,10 @@ class RemoteEngine:
             body.update(policy_to_wire(policy))
         if format not in (None, ""):
             body["thinking_format"] = format
-        session = RemoteSession(self, route, body, policy)
+        session = RemoteSession(self.client, self._loop, route, body, policy)
         if not paused:
             session.begin()
         return session
-
-    def generate(
-        self, prompt: Any, policy: BudgetPolicy | None = None, format: str | None = None
-    ) -> Result:
-        return self.start(prompt, policy, format).result()
-
-    def generate_many(
-        self,
-        prompts: Sequence[Any],
-        policies: BudgetPolicy | Sequence[BudgetPolicy] | None = None,
-    ) -> list[Result]:
-        if policies is None or isinstance(policies, BudgetPolicy):
-            policies = [policies or BudgetPolicy()] * len(prompts)
-        if len(policies) != len(prompts):
-            raise S1Error(
-                f"{len(prompts)} prompts but {len(policies)} policies", "give one policy per prompt"
-            )
-        sessions = [self.start(p, pol) for p, pol in zip(prompts, policies)]
-        return [s.result() for s in sessions]
 
     def running(self) -> dict[str, Any]:
         """The server's running request ids and the engine's unfinished backend requests."""

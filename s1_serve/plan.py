@@ -6,36 +6,27 @@ openai client merges `extra_body` into the top level; curl users may send it nes
 (a string, or a list to rotate), `answer_max_tokens`; and the fields other servers use for
 the same thing: vLLM's `thinking_token_budget`, OpenAI's `reasoning_effort` (names mapped
 to budgets by the server's options), OpenRouter's `reasoning: {max_tokens, effort,
-exclude, enabled}`. Two fields that set the same thing to different values are a 400.
+exclude, enabled}`, Anthropic's `thinking: {type, budget_tokens}`, Gemini's
+`thinking_config: {thinking_budget, include_thoughts}` (also under `google`), llama.cpp's
+`thinking_budget_tokens`, vLLM's `chat_template_kwargs: {enable_thinking}`. Two fields
+that set the same thing to different values are a 400. Budgets and ignore strings are read
+by the engine's own parsers (`s1_engine.policy`, through `s1_serve.actions`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from s1_engine.policy import BudgetPolicy, SamplingConfig
 
-from .schema import (
-    BUDGET_KEYS,
-    ChatRequest,
-    CompletionRequest,
-    Control,
-    Reasoning,
-    RequestError,
-    _OpenAIBase,
-)
+from . import actions
+from .actions import budget_value, ignore_str_value
+from .errors import RequestError
+from .schema import BUDGET_KEYS, ChatRequest, CompletionRequest, Control, Reasoning, _OpenAIBase
+from .settings import DEFAULT_EFFORTS
 
-DEFAULT_EFFORT_BUDGETS: dict[str, int | str] = {"none": 0, "low": 512, "medium": 2048, "high": 8192}
-CONTROL_ACTIONS = (
-    "force_wait",
-    "wait_at_end",
-    "end_thinking",
-    "inject",
-    "stop",
-    "set_budget",
-    "set_ignore_str",
-)
+MAX_STOP_STRINGS = 16
 
 
 # ----- budget fields -> policy ----------------------------------------------------------
@@ -58,6 +49,9 @@ def parse_effort_budgets(text: str) -> dict[str, int | str]:
     return out
 
 
+DEFAULT_EFFORT_BUDGETS: dict[str, int | str] = parse_effort_budgets(DEFAULT_EFFORTS)
+
+
 @dataclass
 class Plan:
     """A request read and checked: what to run and how to answer."""
@@ -69,7 +63,8 @@ class Plan:
     detail: bool
     stream: bool
     include_usage: bool
-    sources: dict[str, Any] = field(default_factory=dict)  # budget field -> value given
+    continuous_usage: bool = False  # usage so far on every chunk (vLLM's stream option)
+    stop: tuple[str, ...] = ()  # the answer ends before the first of these
 
 
 def _merge(req: _OpenAIBase) -> dict[str, Any]:
@@ -91,44 +86,56 @@ def _merge(req: _OpenAIBase) -> dict[str, Any]:
     return merged
 
 
-def _budget(value: Any, name: str) -> int | str:
-    if isinstance(value, str):
-        if value.strip().lower() == "auto":
-            return "auto"
-        raise RequestError(
-            f"{name} must be a whole number >= 0 or 'auto', got {value!r}", param=name
-        )
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RequestError(
-            f"{name} must be a whole number >= 0 or 'auto', got {value!r}", param=name
-        )
-    return value
+def _thinking_configs(f: dict[str, Any]) -> list[Any]:
+    google = f.get("google")
+    return [tc for tc in (f.get("thinking_config"), google and google.thinking_config) if tc]
 
 
-def plan_request(
-    req: _OpenAIBase,
-    defaults: BudgetPolicy,
-    effort_budgets: dict[str, int | str],
-) -> Plan:
-    """Read the budget, sampling and OpenAI fields of a request into a `Plan`."""
-    _refuse_unsupported(req)
-    f = _merge(req)
-
-    # the thinking budget: one value, whichever field names it
+def _budgets(f: dict[str, Any], effort_budgets: dict[str, int | str]) -> dict[str, int | str]:
+    """The thinking budget as each field that names it says (the caller checks they agree)."""
     budgets: dict[str, int | str] = {}
     if "max_thinking_tokens" in f:
-        budgets["max_thinking_tokens"] = _budget(f["max_thinking_tokens"], "max_thinking_tokens")
-    if "thinking_token_budget" in f:
-        v = f["thinking_token_budget"]
-        # vLLM: -1 means no budget
-        budgets["thinking_token_budget"] = (
-            "auto" if v == -1 else _budget(v, "thinking_token_budget")
+        budgets["max_thinking_tokens"] = budget_value(
+            f["max_thinking_tokens"], "max_thinking_tokens"
         )
+    for name in ("thinking_token_budget", "thinking_budget_tokens"):  # vLLM, llama.cpp
+        if name in f:
+            v = f[name]
+            budgets[name] = "auto" if v == -1 else budget_value(v, name)  # -1: no budget
     reasoning: Reasoning | None = f.get("reasoning")
     if reasoning is not None and reasoning.max_tokens is not None:
         budgets["reasoning.max_tokens"] = reasoning.max_tokens
     if reasoning is not None and reasoning.enabled is False:
         budgets["reasoning.enabled"] = 0
+    thinking = f.get("thinking")
+    if thinking is not None:
+        if thinking.type == "disabled":
+            budgets["thinking.type=disabled"] = 0
+        elif thinking.type == "enabled":
+            if thinking.budget_tokens is None:
+                raise RequestError(
+                    "thinking.type 'enabled' needs thinking.budget_tokens (the thinking budget)",
+                    param="thinking.budget_tokens",
+                )
+            budgets["thinking.budget_tokens"] = thinking.budget_tokens
+        elif thinking.budget_tokens is not None:
+            raise RequestError(
+                "thinking.type 'adaptive' takes no budget_tokens (the server's default budget "
+                "applies); use type 'enabled' to give one",
+                param="thinking.budget_tokens",
+            )
+    for tc in _thinking_configs(f):
+        if tc.thinking_budget is not None:
+            v = tc.thinking_budget
+            budgets["thinking_config.thinking_budget"] = "auto" if v == -1 else v
+    kwargs = f.get("chat_template_kwargs")
+    on: str | None = None
+    for key in ("enable_thinking", "thinking"):
+        value = getattr(kwargs, key, None) if kwargs is not None else None
+        if value is False:
+            budgets[f"chat_template_kwargs.{key}=false"] = 0
+        elif value is True:
+            on = f"chat_template_kwargs.{key}"
     for name, effort in (
         ("reasoning_effort", f.get("reasoning_effort")),
         ("reasoning.effort", reasoning.effort if reasoning is not None else None),
@@ -142,6 +149,37 @@ def plan_request(
                 param=name,
             )
         budgets[f"{name}={key}"] = effort_budgets[key]
+    if on is not None and 0 in budgets.values():
+        zero = next(k for k, v in budgets.items() if v == 0)
+        raise RequestError(f"{on} is true but {zero} sets no thinking; give one", param=on)
+    return budgets
+
+
+def _stop_strings(stop: str | list[str] | None) -> tuple[str, ...]:
+    if stop is None:
+        return ()
+    stops = (stop,) if isinstance(stop, str) else tuple(stop)
+    if any(not s for s in stops):
+        raise RequestError("stop holds an empty string; give non-empty strings", param="stop")
+    if len(stops) > MAX_STOP_STRINGS:
+        raise RequestError(
+            f"stop holds {len(stops)} strings; s1 serve takes at most {MAX_STOP_STRINGS}",
+            param="stop",
+        )
+    return tuple(dict.fromkeys(stops))
+
+
+def plan_request(
+    req: _OpenAIBase,
+    defaults: BudgetPolicy,
+    effort_budgets: dict[str, int | str],
+) -> Plan:
+    """Read the budget, sampling and OpenAI fields of a request into a `Plan`."""
+    _refuse_unsupported(req)
+    f = _merge(req)
+
+    budgets = _budgets(f, effort_budgets)
+    reasoning: Reasoning | None = f.get("reasoning")
     if len(set(budgets.values())) > 1:
         said = ", ".join(f"{k} -> {v}" for k, v in budgets.items())
         raise RequestError(
@@ -156,7 +194,7 @@ def plan_request(
     if "num_ignore" in f:
         changes["num_ignore"] = f["num_ignore"]
     if "ignore_str" in f:
-        changes["ignore_str"] = _ignore_str(f["ignore_str"], "ignore_str")
+        changes["ignore_str"] = ignore_str_value(f["ignore_str"], "ignore_str")
     # the answer's cap: answer_max_tokens, or OpenAI's max_tokens / max_completion_tokens
     caps = {
         k: v
@@ -214,12 +252,21 @@ def plan_request(
     include = f.get("include_reasoning", True)
     if reasoning is not None and reasoning.exclude:
         include = False
+    for tc in _thinking_configs(f):
+        if tc.include_thoughts is False:
+            include = False
     interventions = list(f.get("interventions") or [])
     for c in interventions:
-        check_control(c)
+        actions.check(c)
     so = req.stream_options
     if so is not None and not req.stream:
         raise RequestError("stream_options needs stream: true", param="stream_options")
+    if so is not None and so.include_obfuscation:
+        raise RequestError(
+            "stream_options.include_obfuscation is not supported by s1 serve (it pads no "
+            "chunk); leave it out or false",
+            param="stream_options.include_obfuscation",
+        )
     return Plan(
         policy=policy,
         thinking_format=fmt,
@@ -227,22 +274,10 @@ def plan_request(
         interventions=interventions,
         detail=bool(f.get("s1_detail")),
         stream=req.stream,
-        include_usage=bool(so and so.include_usage),
-        sources=budgets,
+        include_usage=bool(so and (so.include_usage or so.continuous_usage_stats)),
+        continuous_usage=bool(so and so.continuous_usage_stats),
+        stop=_stop_strings(req.stop),
     )
-
-
-def _ignore_str(value: Any, name: str) -> str | tuple[str, ...]:
-    if isinstance(value, str):
-        if not value:
-            raise RequestError(f'{name} is empty (e.g. "Wait")', param=name)
-        return value
-    if not value or any(not s for s in value):
-        raise RequestError(
-            f'{name} must be a non-empty string or a list of them (e.g. ["Wait", "Hmm"])',
-            param=name,
-        )
-    return value[0] if len(value) == 1 else tuple(value)
 
 
 def _refuse_unsupported(req: _OpenAIBase) -> None:
@@ -253,8 +288,6 @@ def _refuse_unsupported(req: _OpenAIBase) -> None:
 
     if req.n not in (None, 1):
         no("n", "one choice per request; send n requests")
-    if req.stop:
-        no("stop", "the answer ends at the model's end of turn or answer_max_tokens")
     for p in ("presence_penalty", "frequency_penalty"):
         if getattr(req, p) not in (None, 0, 0.0):
             no(p, "leave it out or 0")
@@ -267,6 +300,12 @@ def _refuse_unsupported(req: _OpenAIBase) -> None:
             no("tools", "no tool calls")
         if req.response_format and req.response_format.get("type") not in (None, "text"):
             no("response_format", "text only")
+        if req.tool_choice not in (None, "none", "auto"):
+            no("tool_choice", "no tool calls; leave it out, 'none' or 'auto'")
+        if req.store:
+            no("store", "nothing is stored; leave it out or false")
+        if req.service_tier not in (None, "auto", "default"):
+            no("service_tier", "one tier; leave it out, 'auto' or 'default'")
     if isinstance(req, CompletionRequest):
         if req.echo:
             no("echo", "leave it out or false")
@@ -276,57 +315,3 @@ def _refuse_unsupported(req: _OpenAIBase) -> None:
             no("suffix", "leave it out")
         if req.best_of not in (None, 1):
             no("best_of", "leave it out or 1")
-
-
-def check_control(c: Control) -> None:
-    """An intervention's fields fit its action (a 400 otherwise)."""
-    if c.action not in CONTROL_ACTIONS:
-        raise RequestError(
-            f"unknown action {c.action!r} (use one of: {', '.join(CONTROL_ACTIONS)})",
-            param="action",
-        )
-    allowed = {
-        "force_wait": {"text"},
-        "wait_at_end": set(),
-        "end_thinking": set(),
-        "inject": {"text"},
-        "stop": set(),
-        "set_budget": {"budget"},
-        "set_ignore_str": {"ignore_str"},
-    }[c.action]
-    given = {k for k in ("text", "budget", "ignore_str") if getattr(c, k) is not None}
-    if given - allowed:
-        extra = sorted(given - allowed)[0]
-        raise RequestError(f"action {c.action!r} takes no {extra!r}", param=extra)
-    if c.action == "inject" and not c.text:
-        raise RequestError("action 'inject' needs a non-empty 'text'", param="text")
-    if c.action == "force_wait" and c.text == "":
-        raise RequestError(
-            "action 'force_wait': 'text' is empty (leave it out for the ignore string)",
-            param="text",
-        )
-    if c.action == "set_budget" and c.budget is None:
-        raise RequestError("action 'set_budget' needs 'budget' (tokens or 'auto')", param="budget")
-    if c.action == "set_ignore_str":
-        if c.ignore_str is None:
-            raise RequestError("action 'set_ignore_str' needs 'ignore_str'", param="ignore_str")
-        _ignore_str(c.ignore_str, "ignore_str")
-
-
-def apply_control(session: Any, c: Control) -> None:
-    """Queue one checked intervention on a live session (`Session` or `RemoteSession`)."""
-    a = c.action
-    if a == "force_wait":
-        session.force_wait(c.text, now=True)
-    elif a == "wait_at_end":
-        session.force_wait(None, now=False)
-    elif a == "end_thinking":
-        session.end_thinking()
-    elif a == "inject":
-        session.inject(c.text)
-    elif a == "stop":
-        session.stop()
-    elif a == "set_budget":
-        session.set_budget(c.budget)
-    elif a == "set_ignore_str":
-        session.set_ignore_str(_ignore_str(c.ignore_str, "ignore_str"))

@@ -2,8 +2,8 @@
 unknown fields, so a misspelt budget field is a 400, never silently ignored), the one-line
 400 a bad body gets, and the conversation of a chat request.
 
-How the budget fields become a policy: `s1_serve.plan`; the stream items' wire form:
-`s1_serve.wire`.
+How the budget fields become a policy: `s1_serve.plan`; what the server sends back:
+`s1_serve.responses`; the stream items' wire form: `s1_serve.wire`.
 """
 
 from __future__ import annotations
@@ -12,26 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-
-class RequestError(Exception):
-    """A request the server refuses: HTTP status and one line naming the problem and fix."""
-
-    def __init__(
-        self, message: str, status: int = 400, param: str | None = None, code: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.param = param
-        self.code = code
-
-    def body(self) -> dict[str, Any]:
-        kind = "invalid_request_error" if self.status < 500 else "server_error"
-        if self.status == 401:
-            kind = "authentication_error"
-        return {
-            "error": {"message": self.message, "type": kind, "param": self.param, "code": self.code}
-        }
+from .errors import RequestError
 
 
 # ----- request bodies -------------------------------------------------------------------
@@ -50,6 +31,33 @@ class Reasoning(_Body):
     effort: str | None = None
     exclude: bool | None = None
     enabled: bool | None = None
+
+
+class Thinking(_Body):
+    """Anthropic's `thinking` (as litellm and Claude clients send it)."""
+
+    type: Literal["enabled", "disabled", "adaptive"]
+    budget_tokens: NonNegInt | None = None
+
+
+class ThinkingConfig(_Body):
+    """Gemini's `thinking_config` (-1: the model decides, 0: no thinking)."""
+
+    thinking_budget: Annotated[int, Field(ge=-1, strict=True)] | None = None
+    include_thoughts: bool | None = None
+
+
+class Google(_Body):
+    """Gemini's OpenAI-compatible nesting: `extra_body: {google: {thinking_config}}`."""
+
+    thinking_config: ThinkingConfig | None = None
+
+
+class ChatTemplateKwargs(_Body):
+    """vLLM's `chat_template_kwargs`: the switches reasoning templates read."""
+
+    enable_thinking: bool | None = None  # Qwen3
+    thinking: bool | None = None  # DeepSeek V3.1
 
 
 class Control(_Body):
@@ -73,6 +81,11 @@ class BudgetFields(_Body):
     thinking_token_budget: Any = None  # vLLM (-1: no budget)
     reasoning_effort: str | None = None  # OpenAI
     reasoning: Reasoning | None = None  # OpenRouter
+    thinking: Thinking | None = None  # Anthropic
+    thinking_config: ThinkingConfig | None = None  # Gemini
+    google: Google | None = None  # Gemini, as its OpenAI-compatible endpoint nests it
+    thinking_budget_tokens: Annotated[int, Field(ge=-1, strict=True)] | None = None  # llama.cpp
+    chat_template_kwargs: ChatTemplateKwargs | None = None  # vLLM
     include_reasoning: bool | None = None  # vLLM: false leaves the thinking out
     thinking_format: str | None = None  # s1 | think-tags | auto (default: the server's)
     interventions: list[Control] | None = None
@@ -86,8 +99,8 @@ class BudgetFields(_Body):
 
 class StreamOptions(_Body):
     include_usage: bool | None = None
-    continuous_usage_stats: bool | None = None  # vLLM; accepted, not used
-    include_obfuscation: bool | None = None  # OpenAI; accepted, not used
+    continuous_usage_stats: bool | None = None  # vLLM: usage so far on every chunk
+    include_obfuscation: bool | None = None  # OpenAI: only false (no padding here)
 
 
 class _OpenAIBase(BudgetFields):

@@ -14,6 +14,8 @@ from s1_engine.policy import BudgetPolicy
 PANEL_SERVER = "Server"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# every name of current APIs (OpenAI, litellm): none, minimal, low, medium, high, xhigh
+DEFAULT_EFFORTS = "none=0,minimal=128,low=512,medium=2048,high=8192,xhigh=auto"
 
 
 @dataclass
@@ -35,8 +37,8 @@ class ServeOptions:
         panel=PANEL_SERVER,
     )
     reasoning_effort: str = option(
-        "none=0,low=512,medium=2048,high=8192",
-        "Thinking budgets for OpenAI's reasoning_effort names: NAME=TOKENS|auto,...",
+        DEFAULT_EFFORTS,
+        "Thinking budgets for reasoning_effort names (OpenAI, litellm): NAME=TOKENS|auto,...",
         panel=PANEL_SERVER,
     )
     max_request_bytes: int = option(

@@ -1,87 +1,67 @@
-"""The streamed form of a request: OpenAI chunks, as server-sent events.
+"""The streamed form of a request: OpenAI chunks (models of `s1_serve.responses`) as
+server-sent events.
 
-Thinking goes to `reasoning_content`, the answer to `content` (chat) or `text`
-(completions), the forcing events to `s1_events` on the delta (chat) or the choice
+Thinking goes to `reasoning_content` and `reasoning`, the answer to `content` (chat) or
+`text` (completions), the forcing events to `s1_events` on the delta (chat) or the choice
 (completions); a chunk's events happened after its text. With `s1_detail` every stream item
 also rides along under `s1.items` (what `RemoteSession` reads). Once a stream's text flows
 it writes at most one chunk per `interval`: what arrives meanwhile waits in the session's
-queue and goes out in the next chunk.
+queue and goes out in the next chunk. A stop string ends the answer where it begins: the
+request is stopped at once and the stream ends with `finish_reason` "stop".
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
-from s1_engine.events import Event, Result, TokenDelta
+from s1_engine.events import Event, Result
 
-from .plan import Plan
-from .schema import RequestError
-from .wire import event_to_wire, item_to_wire, result_to_wire
+from .errors import RequestError
+from .responses import (
+    ChatChunkChoice,
+    ChatCompletionChunk,
+    CompletionChunk,
+    CompletionChunkChoice,
+    Delta,
+    S1Event,
+    S1Summary,
+    TokenDetails,
+    Usage,
+)
+from .visible import Visible, event_model
+from .wire import item_to_wire
 
 FINISH_REASONS = {"stop": "stop", "length": "length", "stopped": "stop"}
 
 
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+def usage(r: Result) -> Usage:
+    return Usage(
+        prompt_tokens=len(r.prompt_ids),
+        completion_tokens=len(r.output_ids),
+        total_tokens=len(r.prompt_ids) + len(r.output_ids),
+        completion_tokens_details=TokenDetails(reasoning_tokens=r.thinking_tokens),
+    )
 
 
-class _Text:
-    """The visible text of a request, from its stream items: thinking and answer, each
-    without leading whitespace; a reopened thinking drops the answer so far."""
-
-    def __init__(self) -> None:
-        self.reasoning: list[str] = []
-        self.content: list[str] = []
-        self._started = {"reasoning": False, "content": False}
-
-    def take(self, item: TokenDelta) -> tuple[str, str]:
-        """(new reasoning, new content) that `item` adds."""
-        if item.segment == "think":
-            key = "reasoning"
-        elif item.segment in ("answer", "pre"):
-            key = "content"
-        else:
-            return "", ""
-        text = item.text
-        if not self._started[key]:
-            text = text.lstrip()
-            if not text:
-                return "", ""
-            self._started[key] = True
-        (self.reasoning if key == "reasoning" else self.content).append(text)
-        return (text, "") if key == "reasoning" else ("", text)
-
-    def reopen(self) -> None:
-        self.content.clear()
-        self._started["content"] = False
-
-
-def usage(r: Result) -> dict[str, Any]:
-    return {
-        "prompt_tokens": len(r.prompt_ids),
-        "completion_tokens": len(r.output_ids),
-        "total_tokens": len(r.prompt_ids) + len(r.output_ids),
-        "completion_tokens_details": {"reasoning_tokens": r.thinking_tokens},
-    }
-
-
-def summary(r: Result, session: Any, detail: bool, events: bool) -> dict[str, Any]:
+def summary(
+    r: Result, budget: int | str, detail: bool, events: bool, stopped_by: str | None = None
+) -> S1Summary:
     """The `s1` record of a finished request (events left out when they were streamed)."""
-    out: dict[str, Any] = {
-        "finish_reason": r.finish_reason,
-        "thinking_tokens": r.thinking_tokens,
-        "answer_tokens": r.answer_tokens,
-        "budget": session.machine.budget,
-        "waits": r.count("wait"),
-    }
-    if events:
-        out["events"] = [event_to_wire(e) for e in r.events]
-    if detail:
-        out["result"] = result_to_wire(r)
-    return out
+    from .wire import result_to_wire
+
+    return S1Summary(
+        finish_reason="stop" if stopped_by is not None else r.finish_reason,
+        thinking_tokens=r.thinking_tokens,
+        answer_tokens=r.answer_tokens,
+        budget=budget,
+        waits=r.count("wait"),
+        stop_reason=stopped_by,
+        events=[event_model(e, i) for i, e in enumerate(r.events)] if events else None,
+        result=result_to_wire(r) if detail else None,
+    )
 
 
 def error_text(r: Result) -> str:
@@ -89,109 +69,147 @@ def error_text(r: Result) -> str:
     return errors[-1] if errors else "the engine ended the request with an error"
 
 
+@dataclass
+class StreamSpec:
+    """What one stream needs besides its session."""
+
+    rid: str
+    created: int
+    chat: bool
+    model: str
+    include_reasoning: bool
+    detail: bool
+    include_usage: bool
+    continuous_usage: bool
+    stops: tuple[str, ...]
+    prompt_tokens: int
+    interval: float
+    extra_s1: dict[str, Any]  # e.g. thinking_start_added, for the final summary
+
+
+class _Writer:
+    """Builds the chunks of one stream from what `Visible` lets through."""
+
+    def __init__(self, spec: StreamSpec, budget: Callable[[], int | str]) -> None:
+        self.spec = spec
+        self.budget = budget
+        self.reasoning: list[str] = []
+        self.content: list[str] = []
+        self.events: list[S1Event] = []
+        self.items: list[dict[str, Any]] = []
+
+    def _usage(self, v: Visible) -> Usage | None:
+        if not self.spec.continuous_usage:
+            return None
+        p = self.spec.prompt_tokens
+        return Usage(
+            prompt_tokens=p,
+            completion_tokens=v.completion_tokens,
+            total_tokens=p + v.completion_tokens,
+            completion_tokens_details=TokenDetails(reasoning_tokens=v.thinking_tokens),
+        )
+
+    def chunk(
+        self,
+        v: Visible | None = None,
+        *,
+        first: bool = False,
+        finish: str | None = None,
+        s1: dict[str, Any] | None = None,
+        stop_reason: str | None = None,
+    ) -> str | None:
+        spec = self.spec
+        reasoning = "".join(self.reasoning) if spec.include_reasoning else ""
+        content = "".join(self.content)
+        events = list(self.events) or None
+        if self.items or (first and spec.detail):
+            s1 = {**(s1 or {}), "items": list(self.items), "budget": self.budget()}
+        self.reasoning.clear(), self.content.clear(), self.events.clear(), self.items.clear()
+        if not (first or finish or reasoning or content or events or s1):
+            return None
+        usage = self._usage(v) if v is not None else None
+        common = {"id": spec.rid, "created": spec.created, "model": spec.model}
+        if spec.chat:
+            delta = Delta(
+                role="assistant" if first else None,
+                content=content if (content or first) else None,
+                reasoning_content=reasoning or None,
+                reasoning=reasoning or None,
+                s1_events=events,
+            )
+            choice = ChatChunkChoice(delta=delta, finish_reason=finish, stop_reason=stop_reason)
+            out: Any = ChatCompletionChunk(**common, choices=[choice], usage=usage, s1=s1)
+        else:
+            choice = CompletionChunkChoice(
+                text=content,
+                finish_reason=finish,
+                stop_reason=stop_reason,
+                reasoning_content=reasoning or None,
+                reasoning=reasoning or None,
+                s1_events=events,
+            )
+            out = CompletionChunk(**common, choices=[choice], usage=usage, s1=s1)
+        return f"data: {out.model_dump_json()}\n\n"
+
+    def usage_chunk(self, r: Result) -> str:
+        spec = self.spec
+        common = {"id": spec.rid, "created": spec.created, "model": spec.model, "choices": []}
+        model = ChatCompletionChunk if spec.chat else CompletionChunk
+        return f"data: {model(**common, usage=usage(r)).model_dump_json()}\n\n"
+
+
 async def sse(
-    session: Any,
-    rid: str,
-    created: int,
-    kind: str,
-    plan: Plan,
-    model_name: str,
-    interval: float,
-    release: Callable[[], None],
+    session: Any, spec: StreamSpec, budget: Callable[[], int | str], release: Callable[[], None]
 ) -> AsyncIterator[str]:
     """The SSE lines of one streaming request, in chunks as `Session.stream_batches()`
     delivers its items; `release()` when it ends or its client goes away."""
-    chat = kind == "chat"
-    head = dumps({"id": rid, "object": "chat.completion.chunk" if chat else "text_completion"})
-    head = head[:-1] + f',"created":{created},"model":{dumps(model_name)},"choices":[{{'
-    head += '"index":0,' + ('"delta":' if chat else "")
-    tail = ',"finish_reason":null,"logprobs":null}]'
-    text = _Text()
-    events: list[dict[str, Any]] = []
-    items: list[dict[str, Any]] = []
-    reasoning: list[str] = []
-    content: list[str] = []
-
-    def chunk() -> str | None:
-        body: dict[str, Any] = {}
-        if reasoning and plan.include_reasoning:
-            body["reasoning_content"] = "".join(reasoning)
-        if content:
-            body["content" if chat else "text"] = "".join(content)
-        if events:
-            body["s1_events"] = list(events)
-        extra = ""
-        if items:
-            extra = ',"s1":' + dumps({"items": list(items), "budget": session.machine.budget})
-        reasoning.clear(), content.clear(), events.clear(), items.clear()
-        if not body and not extra:
-            return None
-        if not chat:
-            body.setdefault("text", "")
-        inner = dumps(body)
-        if not chat:
-            inner = inner[1:-1]  # a completion choice holds the fields itself
-        return f"data: {head}{inner}{tail}{extra}}}\n\n"
-
+    w = _Writer(spec, budget)
+    v = Visible(stops=spec.stops)
     try:
-        first: dict[str, Any] = {"role": "assistant", "content": ""} if chat else {"text": ""}
-        opening = dumps(first) if chat else dumps(first)[1:-1]
-        extra = ""
-        if plan.detail:
-            extra = ',"s1":' + dumps({"items": [], "budget": session.machine.budget})
-        yield f"data: {head}{opening}{tail}{extra}}}\n\n"
+        yield w.chunk(v, first=True) or ""
         async for batch in session.stream_batches():
             out = []
             for item in batch:
-                if isinstance(item, TokenDelta):
-                    if events:  # text after an event starts a new chunk
-                        if (c := chunk()) is not None:
-                            out.append(c)
-                    r_text, c_text = text.take(item)
-                    if r_text:
-                        reasoning.append(r_text)
-                    if c_text:
-                        content.append(c_text)
-                elif isinstance(item, Event):
-                    if item.kind == "think_start" and item.text == "reopened":
-                        # the answer so far is dropped: close what came before it
-                        if (c := chunk()) is not None:
-                            out.append(c)
-                        text.reopen()
-                    events.append(event_to_wire(item))
-                if plan.detail:
-                    items.append(item_to_wire(item))
-            if (c := chunk()) is not None:
+                was_stopped = v.stopped_by is not None
+                piece = v.take(item)
+                if piece.reopened or (piece.event is None and w.events):
+                    # text after an event, or a dropped answer, starts a new chunk
+                    if (c := w.chunk(v)) is not None:
+                        out.append(c)
+                if piece.reasoning:
+                    w.reasoning.append(piece.reasoning)
+                if piece.content:
+                    w.content.append(piece.content)
+                if piece.event is not None:
+                    w.events.append(piece.event)
+                if spec.detail:
+                    w.items.append(item_to_wire(item))
+                if v.stopped_by is not None and not was_stopped:
+                    session.stop()  # a stop string: the engine stops at the next token
+            if (c := w.chunk(v)) is not None:
                 out.append(c)
             if out:
                 yield "".join(out)
                 ended = isinstance(batch[-1], Event) and batch[-1].kind == "finish"
-                if interval > 0 and not ended and (text.reasoning or text.content):
+                if spec.interval > 0 and not ended and (v.reasoning or v.content):
                     # let the tokens of the next interval gather in the session's queue
-                    await asyncio.sleep(interval)
+                    await asyncio.sleep(spec.interval)
         result = await session.aresult()
         if result.finish_reason == "error":
             err = RequestError(f"generation failed: {error_text(result)}", status=500)
-            yield f"data: {dumps(err.body())}\n\n"
+            yield f"data: {err.model().model_dump_json()}\n\n"
             return
-        finish = FINISH_REASONS.get(result.finish_reason, result.finish_reason)
-        s1 = dumps(summary(result, session, plan.detail, events=False))
-        last = "{}" if chat else '"text":""'
-        yield (
-            f'data: {head}{last},"finish_reason":{dumps(finish)},"logprobs":null}}],"s1":{s1}}}\n\n'
-        )
-        if plan.include_usage:
-            counts = dumps(
-                {
-                    "id": rid,
-                    "object": "chat.completion.chunk" if chat else "text_completion",
-                    "created": created,
-                    "model": model_name,
-                    "choices": [],
-                    "usage": usage(result),
-                }
-            )
-            yield f"data: {counts}\n\n"
+        if v.stopped_by is None and (tail := v.flush()):
+            w.content.append(tail)
+            if (c := w.chunk(v)) is not None:
+                yield c
+        finish = "stop" if v.stopped_by else FINISH_REASONS.get(result.finish_reason, "stop")
+        s1 = summary(result, budget(), spec.detail, events=False, stopped_by=v.stopped_by)
+        s1_dict = {**s1.model_dump(exclude_none=True), **spec.extra_s1}
+        last = w.chunk(v, finish=finish, s1=s1_dict, stop_reason=v.stopped_by)
+        yield last or ""
+        if spec.include_usage:
+            yield w.usage_chunk(result)
         yield "data: [DONE]\n\n"
     finally:
         release()

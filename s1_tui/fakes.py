@@ -1,7 +1,7 @@
 """Fakes for tests and benchmarks: a session that streams made-up thinking at a set rate.
 
 `FakeSession` is steerable like a real `s1_engine.Session` (the `Steerable` protocol)
-and has a `machine` with a budget, but no model behind it and no `result`: it is for
+and has a `state` with a budget, but no model behind it and no `result`: it is for
 the streaming benchmark (bench/tui_stream.py) and the responsiveness tests, which
 measure the console, not a model. Control calls are recorded with their time and
 applied at the next token, as the engine does.
@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator
 
 from s1_engine.events import Event, StreamItem, TokenDelta
+from s1_engine.protocols import SessionState
 
 WORDS = [" the", " sum", " of", " x^2", " and", " 2", " is", " **even**,", " so", " we", " get"]
 
@@ -62,8 +63,14 @@ class FakeSession:
         self._post("ignore", str(s))
 
     @property
-    def machine(self) -> FakeSession:
-        return self
+    def state(self) -> SessionState:
+        return SessionState(
+            budget=self.budget,
+            budget_tokens=self.budget,
+            phase="done" if self.done else "think",
+            thinking_tokens=self.produced,
+            answer_tokens=0,
+        )
 
     async def stream(self, skip: int = 0) -> AsyncIterator[StreamItem]:
         """One pass of made-up thinking and an answer (`skip` is accepted, not used: a

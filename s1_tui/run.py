@@ -3,8 +3,8 @@
 A `Run` is plain data (no Textual): the `RunView` that shows it consumes its source and
 keeps it up to date. Sessions are reached through two small protocols, `ItemSource`
 (anything with `stream(skip)`: a replay, a fake) and `Steerable` (the public control
-surface of `s1_engine.Session`), and a session's budget-forcing machine only through
-`machine_facts`, so a session without one (a remote session) works as well.
+surface of `s1_engine.Session`), and what a session knows of its request only through its
+public `state` (`machine_facts`), which local and remote sessions both have.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from s1_engine import events as ev
 from s1_engine.events import Event, Result, StreamItem
 from s1_engine.policy import BudgetPolicy
+from s1_engine.protocols import SessionState
 
 from .status import RunFigures
 from .trace import Trace, item_from_dict
@@ -59,19 +60,17 @@ class MachineFacts:
 
 
 def machine_facts(session: object | None) -> MachineFacts:
-    """The one place the console looks at `session.machine`; a session without a
-    machine (a remote one, a replay) gives all-unknown facts."""
-    m = getattr(session, "machine", None)
-    if m is None:
+    """What the console knows of a session's request, from its public `state`; a source
+    without one (a replay) gives all-unknown facts."""
+    st: SessionState | None = getattr(session, "state", None)
+    if st is None:
         return MachineFacts()
-    prompt, out = getattr(m, "prompt", None), getattr(m, "out", None)
-    reopen = getattr(m, "can_reopen", None)
     return MachineFacts(
-        budget=getattr(m, "budget", None),
-        thinking_tokens=getattr(m, "thinking_tokens", None),
-        context_used=len(prompt) + len(out) if prompt is not None and out is not None else None,
-        context_len=getattr(m, "context_len", None),
-        can_reopen=bool(reopen()) if callable(reopen) else False,
+        budget=st.budget_tokens if st.budget_tokens is not None else st.budget,
+        thinking_tokens=st.thinking_tokens,
+        context_used=st.context_used,
+        context_len=st.context_len,
+        can_reopen=st.can_reopen,
     )
 
 

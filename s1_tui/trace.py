@@ -12,11 +12,12 @@ Items are also turned into small JSON-able dicts for the history (`item_to_dict`
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from s1_engine import events as ev
 from s1_engine.events import Event, StreamItem, TokenDelta
+from s1_engine.reducer import StreamState
+from s1_engine.wire import item_from_wire, item_to_wire
 
 WHO = {"user": "user", "budget": "budget", "model": "model"}
 
@@ -26,40 +27,45 @@ def marker(text: str) -> str:
     return f" `⟪{text}⟫` "
 
 
-@dataclass
-class Counts:
-    waits: dict[str, int] = field(default_factory=dict)  # cause -> count
-    ends: dict[str, int] = field(default_factory=dict)
-    injects: int = 0
-
-    @property
-    def n_waits(self) -> int:
-        return sum(self.waits.values())
-
-    @property
-    def n_ends(self) -> int:
-        return sum(self.ends.values())
-
-
 class Trace:
-    """Thinking and answer text of one run, built from its stream items."""
+    """Thinking and answer text of one run, built from its stream items.
+
+    The phase, budget and counters are the engine's one reducer (`StreamState`); what
+    this adds is the panes' text, with every intervention marked inline."""
 
     def __init__(self, budget: int | str = "auto") -> None:
+        self.state = StreamState(budget=budget)
         self._thinking: list[str] = []  # everything for the thinking pane so far
         self._answer: list[str] = []
         self._new_thinking: list[str] = []
         self._new_answer: list[str] = []
         self.answer_reset = False  # the answer was dropped (thinking reopened)
-        self.phase = "pre"  # pre | think | answer | done
-        self.thinking_tokens = 0
-        self.answer_tokens = 0
-        self.budget: int | str = budget
-        self.counts = Counts()
-        self.finish_reason = ""
-        self.error = ""
-        self.events: list[Event] = []
         self._skip_forced = False  # forced text already shown by its event's mark
-        self.items = 0
+
+    # ----- what the reducer knows -----------------------------------------------------
+    phase = property(lambda self: self.state.phase)
+    thinking_tokens = property(lambda self: self.state.thinking_tokens)
+    answer_tokens = property(lambda self: self.state.answer_tokens)
+    finish_reason = property(lambda self: self.state.finish_reason)
+    events = property(lambda self: self.state.events)
+    items = property(lambda self: self.state.items)
+    counts = property(lambda self: self.state)  # waits / ends by cause, injects
+
+    @property
+    def error(self) -> str:
+        return self.state.error
+
+    @error.setter
+    def error(self, value: str) -> None:
+        self.state.error = value
+
+    @property
+    def budget(self) -> int | str:
+        return self.state.budget
+
+    @budget.setter
+    def budget(self, value: int | str) -> None:
+        self.state.budget = value
 
     # ----- feeding ------------------------------------------------------------------
     @property
@@ -87,65 +93,43 @@ class Trace:
             self._new_answer.append(text)
 
     def feed(self, item: StreamItem) -> None:
-        self.items += 1
+        phase = self.state.phase
+        self.state.feed(item)
         if isinstance(item, TokenDelta):
-            self.thinking_tokens = item.thinking_tokens
-            self.answer_tokens = item.answer_tokens
             if item.forced and self._skip_forced and item.segment == "think":
                 return
             self._skip_forced = False
             if item.segment in ("pre", "think"):
-                if item.segment == "think" and self.phase == "pre":
-                    self.phase = "think"
                 self._think(item.text)
             elif item.segment == "answer":
-                self.phase = "answer" if self.phase != "done" else self.phase
                 self._add_answer(item.text)
             return
-        self._event(item)
+        self._event(item, phase)
 
-    def _event(self, e: Event) -> None:
-        self.events.append(e)
+    def _event(self, e: Event, phase: str) -> None:
+        """The inline mark of an event (`phase`: the phase before it)."""
         self._skip_forced = False
         who = WHO.get(e.cause, e.cause)
-        if e.kind == ev.THINK_START:
-            if e.text == "reopened":
-                self._think(marker(f"thinking reopened · {who}"))
-                self._answer.clear()
-                self._new_answer.clear()
-                self.answer_reset = True
-                self.finish_reason = ""
-            self.phase = "think"
+        in_answer = phase == "answer"
+        if e.kind == ev.THINK_START and e.text == "reopened":
+            self._think(marker(f"thinking reopened · {who}"))
+            self._answer.clear()
+            self._new_answer.clear()
+            self.answer_reset = True
         elif e.kind == ev.WAIT:
-            self.counts.waits[e.cause] = self.counts.waits.get(e.cause, 0) + 1
-            self._think(marker(f"{e.text} · {who}"))
+            self._think(marker(f"{e.text.strip()} · {who}"))
             self._skip_forced = True
         elif e.kind == ev.INJECT:
-            self.counts.injects += 1
             mark = marker(f"inject · {who}: {e.text.strip()}")
-            if self.phase == "answer":
-                self._add_answer(mark)
-            else:
-                self._think(mark)
+            self._add_answer(mark) if in_answer else self._think(mark)
             self._skip_forced = True
         elif e.kind == ev.END_THINKING:
-            self.counts.ends[e.cause] = self.counts.ends.get(e.cause, 0) + 1
             self._think(marker(f"end of thinking · {who} · {e.thinking_tokens} tokens"))
-            self.phase = "answer"
         elif e.kind == ev.BUDGET_CHANGED:
-            self.budget = _budget_value(e.text)
             self._think(marker(f"budget → {e.text} · {who}"))
         elif e.kind == ev.STOP:
             mark = marker(f"stopped · {who}")
-            if self.phase == "answer":
-                self._add_answer(mark)
-            else:
-                self._think(mark)
-        elif e.kind == ev.FINISH:
-            self.finish_reason = e.text
-            self.phase = "done"
-        elif e.kind == ev.ERROR:
-            self.error = e.text
+            self._add_answer(mark) if in_answer else self._think(mark)
 
     # ----- reading ------------------------------------------------------------------
     def take(self) -> tuple[str, str, bool]:
@@ -180,36 +164,16 @@ def hard_breaks(text: str) -> str:
     return text.replace("\n", "  \n") if "\n" in text else text
 
 
-def _budget_value(text: str) -> int | str:
-    try:
-        return int(text)
-    except ValueError:
-        return text
-
-
 # ----- history form ---------------------------------------------------------------------
 def item_to_dict(item: StreamItem, t: float = 0.0) -> dict[str, Any]:
-    if isinstance(item, TokenDelta):
-        return {
-            "d": item.segment,
-            "x": item.text,
-            "f": int(item.forced),
-            "n": len(item.token_ids),
-            "tt": item.thinking_tokens,
-            "at": item.answer_tokens,
-            "t": round(t, 4),
-        }
-    return {
-        "e": item.kind,
-        "c": item.cause,
-        "i": item.token_index,
-        "x": item.text,
-        "tt": item.thinking_tokens,
-        "t": round(t, 4),
-    }
+    """An item for the history file: the engine's wire form, and its time `t`."""
+    return {**item_to_wire(item), "t": round(t, 4)}
 
 
 def item_from_dict(d: dict[str, Any]) -> StreamItem:
+    """An item from the history file (the wire form, or the short form of older files)."""
+    if "type" in d:
+        return item_from_wire(d)
     if "e" in d:
         return Event(d["e"], d["c"], d["i"], d.get("x", ""), d.get("tt", 0))
     return TokenDelta(d["d"], (0,) * int(d.get("n", 1)), d["x"], bool(d["f"]), d["tt"], d["at"])

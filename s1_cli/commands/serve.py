@@ -12,6 +12,12 @@ from s1_serve.settings import ServeOptions
 
 from ..engine import start_engine
 
+HF_ONE_AT_A_TIME = (
+    "note: the transformers backend runs one request at a time: concurrent requests take "
+    "turns, as slow as in a row; for many clients use --backend vllm (--backend auto takes "
+    "it wherever vLLM is installed)"
+)
+
 
 def serve(
     engine: EngineOptions = None,  # type: ignore[assignment]
@@ -36,6 +42,8 @@ def serve(
 
         name = server.served_model_name or engine.model or "tiny-s1"
         app = create_app(eng, server.serve_config(defaults, name))
+        if eng.backend_name == "hf":
+            print(HF_ONE_AT_A_TIME, file=sys.stderr, flush=True)
         print(
             f"s1 serve: {url_of(sock)}/v1 serves {name!r} ({eng.backend_name}, "
             f"{eng.format.name} format, context {eng.max_model_len}); Ctrl-C stops",

@@ -1,7 +1,9 @@
 """vLLM backend through its async engine (`AsyncLLM`).
 
-A continuation is a new request for prompt + tokens so far; prefix caching makes the
-shared prefix nearly free. Every request streams on its own, so a batch never waits
+Budget forcing runs inside vLLM's step loop (the logits processor of
+`s1_engine.vllm_plugin`, one request per question, see `s1_engine.inengine`); where that
+cannot serve a policy, a continuation is a new request for prompt + tokens so far, and
+prefix caching makes the shared prefix nearly free. Every request streams on its own, so a batch never waits
 for a round. vLLM's own engine arguments pass through unchanged (`engine_args`).
 """
 
@@ -9,11 +11,15 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 from collections.abc import AsyncIterator
 from typing import Any
 
+from ..channel import Appender, HintReader, make_channel_dir
 from ..errors import S1Error
 from .base import Chunk, GenerateRequest
+
+PLUGIN = "s1_engine.vllm_plugin:S1BudgetForcing"
 
 # On the CPU: a modest memory reservation, no compilation (halves start-up), and a token
 # budget per step large enough that a prompt's prefill is never split across steps:
@@ -88,12 +94,24 @@ class VLLMBackend:
             os.environ.setdefault("VLLM_USE_FLASHINFER_SAMPLER", "0")
         if max_model_len:
             self.args["max_model_len"] = max_model_len
-        self.args.update(engine_args or {})
+        extra = dict(engine_args or {})
+        # Budget forcing inside vLLM's step loop (s1_engine.vllm_plugin); `in_engine_forcing
+        # =false` leaves it out (then every request takes the continuation path).
+        self.in_engine = str(extra.pop("in_engine_forcing", True)).lower() not in ("0", "false")
+        self.args.update(extra)
+        if self.in_engine:
+            procs = list(self.args.get("logits_processors") or [])
+            self.args["logits_processors"] = procs + [PLUGIN]
+            self.channel = make_channel_dir()
+            self.hints = HintReader(self.channel)
+            self.controls = Appender(os.path.join(self.channel, "control.log"))
         self.engine: Any = None
 
     async def start(self) -> None:
         from vllm.engine.arg_utils import AsyncEngineArgs
         from vllm.v1.engine.async_llm import AsyncLLM
+
+        from ..lifeline import arming
 
         try:
             args = AsyncEngineArgs(**self.args)
@@ -102,7 +120,8 @@ class VLLMBackend:
                 f"unknown vLLM engine argument: {e}", "check --engine-arg KEY=VALUE"
             ) from None
         try:
-            self.engine = AsyncLLM.from_engine_args(args)
+            with arming():  # engine processes forked now die with this one (s1_engine/lifeline.py)
+                self.engine = AsyncLLM.from_engine_args(args)
         except Exception as e:  # vLLM raises many kinds; show what names the problem
             msg = _first_lines(e)
             raise S1Error(
@@ -118,6 +137,10 @@ class VLLMBackend:
         if self.engine is not None:
             self.engine.shutdown()
             self.engine = None
+        if self.in_engine:
+            self.hints.close()
+            self.controls.close()
+            shutil.rmtree(self.channel, ignore_errors=True)
 
     async def generate(self, request: GenerateRequest) -> AsyncIterator[Chunk]:
         from vllm import SamplingParams
@@ -139,6 +162,7 @@ class VLLMBackend:
             # the budget-forcing machine acts (max_tokens = budget left, stop ids), so
             # nothing is lost, and no per-token output crosses into Python.
             output_kind=RequestOutputKind.DELTA if request.stream else RequestOutputKind.FINAL_ONLY,
+            extra_args=request.extra_args,
         )
         prompt = TokensPrompt(prompt_token_ids=list(request.prompt_ids))
         async for out in self.engine.generate(prompt, params, request.request_id):

@@ -75,11 +75,12 @@ def test_force_wait_mid_thought(engine):
     s.force_wait()
     r = s.result(60)
     waits = [e for e in r.events if e.kind == "wait"]
-    assert [(e.cause, e.text) for e in waits] == [("user", "Wait")]
+    # mid-thought, a user's Wait starts a new word (" ub" + "Wait" is " ub Wait")
+    assert [(e.cause, e.text) for e in waits] == [("user", " Wait")]
     after = r.output_ids[waits[0].token_index :]
-    assert engine.tokenizer.decode(after[:3]) == "Wait w000 w001"
-    assert r.forced_mask[waits[0].token_index] is True
-    assert r.forced_mask[waits[0].token_index + 1] is False
+    assert engine.tokenizer.decode(after[:4]) == " Wait w000 w001"
+    assert r.forced_mask[waits[0].token_index : waits[0].token_index + 2] == [True, True]
+    assert r.forced_mask[waits[0].token_index + 2] is False
 
 
 def test_inject_user_text(engine):

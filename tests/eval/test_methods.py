@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from types import SimpleNamespace
 
 import pytest
 
@@ -123,8 +124,9 @@ def test_an_ignore_string_grid():
 
 
 class FakeSession:
-    def __init__(self, result, machine=None):
-        self._result, self.machine = result, machine
+    def __init__(self, result, budget_tokens=0):
+        self._result = result
+        self.state = SimpleNamespace(budget_tokens=budget_tokens)
 
     async def aresult(self):
         return self._result

@@ -25,6 +25,16 @@ def server(vllm_engine):
 
 
 @pytest.fixture(scope="module")
+def plain(vllm_engine):
+    """A server with the default reasoning-effort names (none, minimal, ... xhigh)."""
+    from s1_serve import ServeConfig, ServerThread, create_app
+
+    s = ServerThread(create_app(vllm_engine, ServeConfig(api_key=KEY))).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
 def oai(server):
     import openai
 

@@ -221,7 +221,7 @@ BAD = [
     ({"temperature": -1}, "temperature"),
     ({"top_p": 0}, "top_p"),
     ({"n": 2}, "n is not supported"),
-    ({"stop": ["\n"]}, "stop is not supported"),
+    ({"stop": ["\n", ""]}, "stop holds an empty string"),
     ({"tools": [{"type": "function"}]}, "tools is not supported"),
     ({"thinking_format": "xml"}, "unknown thinking_format 'xml'"),
     ({"stream_options": {"include_usage": True}}, "stream_options needs stream: true"),

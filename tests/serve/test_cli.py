@@ -69,6 +69,10 @@ def served(tiny_model):
         if m := re.match(r"s1 serve: (http://127\.0\.0\.1:\d+)/v1 serves ", line):
             url = m.group(1)
     assert url, "".join(seen)
+    # said before the banner: hf serves one request at a time (vLLM batches them)
+    assert any(
+        x.startswith("note: the transformers backend runs one request at a time") for x in seen
+    )
     yield proc, url, seen[-1]
     if proc.poll() is None:
         proc.kill()

@@ -79,7 +79,7 @@ def test_stream_items_match_the_engine(remote, vllm_engine):
     assert "".join(x.text for x in items if isinstance(x, TokenDelta)) == "".join(
         x.text for x in local.items() if isinstance(x, TokenDelta)
     )
-    assert s.done and s.machine.done and s.machine.thinking_tokens == r.thinking_tokens == 16
+    assert s.done and s.state.phase == "done" and s.state.thinking_tokens == r.thinking_tokens == 16
     assert s.items() == items
 
     async def read():
@@ -122,7 +122,7 @@ def test_live_budget_inject_ignore_str_and_stop(remote):
     r = s.result(60)
     assert any(e.kind == "inject" and e.text == " Let me check\n" for e in r.events)
     assert r.thinking_tokens == seen + 200
-    assert s.machine.budget == seen + 200
+    assert s.state.budget == seen + 200
     assert [e.cause for e in r.events if e.kind == "end_thinking"] == ["budget"]
 
     s = remote.start(Q, BudgetPolicy(num_ignore=2), paused=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 
 import pytest
@@ -20,8 +21,9 @@ STEERING = ["wait_now", "wait_next", "end_thinking", "inject", "stop"]
 class Reopenable(FakeSession):
     """A finished session whose machine could think on (a Wait after the answer)."""
 
-    def can_reopen(self) -> bool:
-        return True
+    @property
+    def state(self):
+        return dataclasses.replace(super().state, can_reopen=True)
 
 
 def run_of(*items, session=None, finished=False) -> Run:
