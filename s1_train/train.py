@@ -9,7 +9,6 @@ The settings live in `config` (TrainConfig, the s1 recipe as defaults).
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -21,6 +20,17 @@ from s1_engine.rundir import RunFolder
 
 from . import outputs
 from .config import ALIASES, CONFIGS_DIR, RECIPES_DIR, TrainConfig, load_recipe, resolve_config
+from .defaults import (  # noqa: F401 - the run's picks, importable from here as before
+    MICRO_BATCH_TOKENS,
+    SELECTIVE_MAX_BLOCK,
+    bf16_supported,
+    grad_accum_for,
+    on_gpu,
+    padding_free_for,
+    per_device_for,
+    selective_for,
+    world_size,
+)
 from .formatting import Columns, to_prompt_completion
 
 __all__ = [
@@ -156,68 +166,6 @@ def prepare(config: TrainConfig, tokenizer: Any) -> PreparedData:
 
 
 # ----- the run --------------------------------------------------------------------------
-def world_size() -> int:
-    return int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def on_gpu() -> bool:
-    import torch
-
-    return bool(torch.cuda.is_available())
-
-
-MICRO_BATCH_TOKENS = 32768  # padding-free micro-batches: at most 4 x 8,192-token blocks
-SELECTIVE_MAX_BLOCK = 8192  # selective checkpointing by default up to this block size
-
-
-def per_device_for(config: TrainConfig, padding_free: bool | None = None) -> int:
-    """Sequences per device per micro-batch: as set, else 1, or with padding-free batches
-    up to 4 (at most 32,768 tokens, never more than the effective batch allows)."""
-    if config.per_device_batch_size:
-        return int(config.per_device_batch_size)
-    if not (padding_free_for(config) if padding_free is None else padding_free):
-        return 1
-    share = config.batch_size // world_size()
-    return max(1, min(4, share, MICRO_BATCH_TOKENS // max(1, config.block_size)))
-
-
-def selective_for(config: TrainConfig) -> bool:
-    """Selective checkpointing: as set, else on a GPU with blocks up to 8,192 tokens."""
-    if not config.gradient_checkpointing:
-        return False
-    if config.selective_checkpointing is None:
-        return on_gpu() and config.block_size <= SELECTIVE_MAX_BLOCK
-    return bool(config.selective_checkpointing)
-
-
-def grad_accum_for(config: TrainConfig, per_device: int | None = None) -> int:
-    if config.grad_accum:
-        return int(config.grad_accum)
-    per_step = (per_device or per_device_for(config)) * world_size()
-    return max(1, math.ceil(config.batch_size / per_step))
-
-
-def padding_free_for(config: TrainConfig) -> bool:
-    """Padding-free batches when asked for, or by default on a GPU (with --overlong drop);
-    never with --overlong truncate (TRL truncates only padded batches)."""
-    if config.padding_free is None:
-        return config.overlong == "drop" and on_gpu()
-    if not config.padding_free:
-        return False
-    if config.overlong == "truncate":
-        raise S1Error(
-            "padding-free training drops sequences over the block size",
-            "use --overlong drop with padding_free, or set padding_free: false",
-        )
-    return True
-
-
-def bf16_supported() -> bool:
-    import torch
-
-    return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
-
-
 def last_checkpoint(output_dir: str | Path, log: Any = None) -> str | None:
     return outputs.last_whole_checkpoint(output_dir, log)
 
