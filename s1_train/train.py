@@ -18,7 +18,7 @@ from typing import Any
 from s1_engine.errors import S1Error
 from s1_engine.rundir import RunFolder
 
-from . import outputs
+from . import outputs, plan, speed
 from .config import ALIASES, CONFIGS_DIR, RECIPES_DIR, TrainConfig, load_recipe, resolve_config
 from .defaults import (  # noqa: F401 - the run's picks, importable from here as before
     MICRO_BATCH_TOKENS,
@@ -273,9 +273,12 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
         dataset_num_proc=None,
         dataloader_pin_memory=torch.cuda.is_available(),
         use_cpu=not torch.cuda.is_available(),  # several CPU processes: gloo
-        **extra,
+        **(speed.sft_kwargs(config) | extra),
     )
-    trainer = SFTTrainer(
+    trainer = speed.make_trainer(
+        SFTTrainer,
+        config,
+        on_gpu(),
         model=model,
         args=args,
         train_dataset=data.dataset,
@@ -285,6 +288,8 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
     info = {"model_path": model_path, "bf16": bf16, "accum": accum, "extra": extra, "out": out}
     info |= {"padding_free": padding_free, "attn_implementation": attn, "liger": config.liger}
     info |= {"per_device": per_device, "selective_checkpointing": bool(selective)}
+    info["speed"] = speed.describe(trainer.s1_speed)
+    say(plan.run_line(config, model.config, per_device, selective))
     return trainer, data, info
 
 
@@ -354,6 +359,7 @@ def _run(config: TrainConfig, log: Any = None) -> dict[str, Any]:
         "padding_free": info["padding_free"],
         "attn_implementation": info["attn_implementation"],
         "liger": info["liger"],
+        "speed": info["speed"],
         "world_size": world_size(),
         "config": {k: v for k, v in asdict(config).items() if k != "extra"} | {"extra": extra},
     }
