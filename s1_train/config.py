@@ -34,6 +34,10 @@ CONFIGS_DIR = Path(__file__).parent / "configs"
 PANEL_RECIPE = "Recipe (defaults: the s1 recipe)"
 PANEL_DATA = "Data"
 PANEL_RUN = "Run"
+PANEL_SPEED = "Speed (same loss; bench/gpu_train.md measures each)"
+PANEL_PLAN = "Memory plan"
+LOSS_KERNELS = ("chunked", "liger", "logits")
+OPTIMIZERS = ("fused", "foreach")
 
 
 @dataclass
@@ -108,6 +112,45 @@ class TrainConfig:
     liger: bool = option(
         False, "Liger's Triton kernels (RMSNorm, SwiGLU, RoPE) where installed.", panel=PANEL_RECIPE
     )
+    loss_kernel: str | None = option(
+        None,
+        "The loss from the last hidden states: chunked (TRL's fused LM head, never the whole "
+        "logits; the default), liger (Liger's fused linear cross-entropy; liger-kernel on a "
+        "GPU), logits (the full logits and the model's own loss).",
+        panel=PANEL_SPEED,
+        choices=LOSS_KERNELS,
+    )
+    token_metrics: bool | None = option(
+        None,
+        "Log TRL's per-token entropy and token accuracy (default: on the CPU; off on a GPU, "
+        "where each costs a device sync every micro-batch).",
+        panel=PANEL_SPEED,
+    )
+    optimizer: str | None = option(
+        None,
+        "AdamW's kernel: fused (one kernel over all tensors; the default) or foreach.",
+        panel=PANEL_SPEED,
+        choices=OPTIMIZERS,
+    )
+    compile_layers: bool = option(
+        False,
+        "torch.compile each decoder layer (the first steps compile; a GPU's option).",
+        panel=PANEL_SPEED,
+    )
+    plan: bool = option(
+        False,
+        "Print the memory plan (parameters, bytes a parameter, activations, GPUs needed) "
+        "and exit; reads the model's config only, no weights, no data.",
+        panel=PANEL_PLAN,
+        negatable=False,
+    )
+    gpu_memory_gib: float | None = option(
+        None,
+        "GPU memory the plan checks, GiB a GPU (default: this machine's GPU and the common "
+        "cards: H100 80GB, H200).",
+        panel=PANEL_PLAN,
+        above=0,
+    )
     overlong: str = option(
         "drop",
         "Sequences over the block size: drop or truncate.",
@@ -149,8 +192,13 @@ class TrainConfig:
             )
 
     def validate(self) -> None:
-        """Checks that need TRL: every `extra` key is an SFTConfig argument."""
+        """Checks that need TRL: every `extra` key is an SFTConfig argument; the speed
+        options this machine can run."""
         check(self)
+        from .defaults import on_gpu
+        from .speed import resolve
+
+        resolve(self, on_gpu())
         if not self.extra:
             return
         if not isinstance(self.extra, dict):

@@ -31,6 +31,13 @@ NOT_IDENTITY = {
     "progress",
     "max_steps",
     "overwrite",
+    # how fast, not what: the same loss within rounding (bench/gpu_train.md)
+    "loss_kernel",
+    "token_metrics",
+    "optimizer",
+    "compile_layers",
+    "plan",
+    "gpu_memory_gib",
 }
 WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
 

@@ -9,7 +9,6 @@ The settings live in `config` (TrainConfig, the s1 recipe as defaults).
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -19,8 +18,19 @@ from typing import Any
 from s1_engine.errors import S1Error
 from s1_engine.rundir import RunFolder
 
-from . import loss_lines, outputs
+from . import loss_lines, outputs, plan, speed
 from .config import ALIASES, CONFIGS_DIR, RECIPES_DIR, TrainConfig, load_recipe, resolve_config
+from .defaults import (  # noqa: F401 - the run's picks, importable from here as before
+    MICRO_BATCH_TOKENS,
+    SELECTIVE_MAX_BLOCK,
+    bf16_supported,
+    grad_accum_for,
+    on_gpu,
+    padding_free_for,
+    per_device_for,
+    selective_for,
+    world_size,
+)
 from .formatting import Columns, to_prompt_completion
 
 __all__ = [
@@ -156,68 +166,6 @@ def prepare(config: TrainConfig, tokenizer: Any) -> PreparedData:
 
 
 # ----- the run --------------------------------------------------------------------------
-def world_size() -> int:
-    return int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def on_gpu() -> bool:
-    import torch
-
-    return bool(torch.cuda.is_available())
-
-
-MICRO_BATCH_TOKENS = 32768  # padding-free micro-batches: at most 4 x 8,192-token blocks
-SELECTIVE_MAX_BLOCK = 8192  # selective checkpointing by default up to this block size
-
-
-def per_device_for(config: TrainConfig, padding_free: bool | None = None) -> int:
-    """Sequences per device per micro-batch: as set, else 1, or with padding-free batches
-    up to 4 (at most 32,768 tokens, never more than the effective batch allows)."""
-    if config.per_device_batch_size:
-        return int(config.per_device_batch_size)
-    if not (padding_free_for(config) if padding_free is None else padding_free):
-        return 1
-    share = config.batch_size // world_size()
-    return max(1, min(4, share, MICRO_BATCH_TOKENS // max(1, config.block_size)))
-
-
-def selective_for(config: TrainConfig) -> bool:
-    """Selective checkpointing: as set, else on a GPU with blocks up to 8,192 tokens."""
-    if not config.gradient_checkpointing:
-        return False
-    if config.selective_checkpointing is None:
-        return on_gpu() and config.block_size <= SELECTIVE_MAX_BLOCK
-    return bool(config.selective_checkpointing)
-
-
-def grad_accum_for(config: TrainConfig, per_device: int | None = None) -> int:
-    if config.grad_accum:
-        return int(config.grad_accum)
-    per_step = (per_device or per_device_for(config)) * world_size()
-    return max(1, math.ceil(config.batch_size / per_step))
-
-
-def padding_free_for(config: TrainConfig) -> bool:
-    """Padding-free batches when asked for, or by default on a GPU (with --overlong drop);
-    never with --overlong truncate (TRL truncates only padded batches)."""
-    if config.padding_free is None:
-        return config.overlong == "drop" and on_gpu()
-    if not config.padding_free:
-        return False
-    if config.overlong == "truncate":
-        raise S1Error(
-            "padding-free training drops sequences over the block size",
-            "use --overlong drop with padding_free, or set padding_free: false",
-        )
-    return True
-
-
-def bf16_supported() -> bool:
-    import torch
-
-    return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
-
-
 def last_checkpoint(output_dir: str | Path, log: Any = None) -> str | None:
     return outputs.last_whole_checkpoint(output_dir, log)
 
@@ -325,9 +273,12 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
         dataset_num_proc=None,
         dataloader_pin_memory=torch.cuda.is_available(),
         use_cpu=not torch.cuda.is_available(),  # several CPU processes: gloo
-        **extra,
+        **(speed.sft_kwargs(config) | extra),
     )
-    trainer = SFTTrainer(
+    trainer = speed.make_trainer(
+        SFTTrainer,
+        config,
+        on_gpu(),
         model=model,
         args=args,
         train_dataset=data.dataset,
@@ -338,6 +289,8 @@ def build_trainer(config: TrainConfig, log: Any = None) -> tuple[Any, PreparedDa
     info = {"model_path": model_path, "bf16": bf16, "accum": accum, "extra": extra, "out": out}
     info |= {"padding_free": padding_free, "attn_implementation": attn, "liger": config.liger}
     info |= {"per_device": per_device, "selective_checkpointing": bool(selective)}
+    info["speed"] = speed.describe(trainer.s1_speed)
+    say(plan.run_line(config, model.config, per_device, selective))
     return trainer, data, info
 
 
@@ -407,6 +360,7 @@ def _run(config: TrainConfig, log: Any = None) -> dict[str, Any]:
         "padding_free": info["padding_free"],
         "attn_implementation": info["attn_implementation"],
         "liger": info["liger"],
+        "speed": info["speed"],
         "world_size": world_size(),
         "config": {k: v for k, v in asdict(config).items() if k != "extra"} | {"extra": extra},
     }

@@ -28,6 +28,7 @@ def train(
 ) -> None:
     """Fine-tune a model on s1-format reasoning data with TRL (loss on the assistant turn only).
 
+    `--plan` prints the memory plan (GPUs needed) from the model's config and exits.
     Same command on a laptop CPU, one GPU, or several through
     `accelerate launch --config_file s1_train/configs/fsdp_qwen2.yaml -m s1_cli.main train ...`.
     """
@@ -37,6 +38,11 @@ def train(
 
     if data:
         config = replace(config, dataset=data)
+    if config.plan:  # the model's config only: no TRL, no data, no weights
+        from s1_train.plan import plan_text
+
+        print(plan_text(config, config.gpu_memory_gib), flush=True)
+        return
     if not config.dataset:
         raise S1Error("no dataset given", "s1 train DATASET (a hub id, or a local file or folder)")
     try:

@@ -51,10 +51,10 @@ def test_padding_free_run_logs_time_and_loads_in_the_engine(
     """The GPU defaults (padding-free, 4 sequences a micro-batch, selective checkpointing),
     run here on the CPU by pretending to be on a GPU."""
     from s1_engine import BudgetPolicy, Engine
-    from s1_train import train as t
+    from s1_train import defaults
     from s1_train.train import resolve_config, run
 
-    monkeypatch.setattr(t, "on_gpu", lambda: True)
+    monkeypatch.setattr(defaults, "on_gpu", lambda: True)
     out = tmp_path / "pf"
     config = resolve_config(
         None,
@@ -97,14 +97,15 @@ def test_gpu_defaults_padding_free_micro_batches_and_selective_checkpointing(
 ) -> None:
     """On a GPU the recipe packs up to 4 sequences (32,768 tokens) a micro-batch padding-free
     and keeps attention outputs under checkpointing; on a CPU nothing changes."""
+    from s1_train import defaults
     from s1_train import train as t
 
     cfg = t.TrainConfig(block_size=8192)
-    monkeypatch.setattr(t, "on_gpu", lambda: False)
+    monkeypatch.setattr(defaults, "on_gpu", lambda: False)
     assert not t.padding_free_for(cfg) and t.per_device_for(cfg) == 1
     assert not t.selective_for(t.TrainConfig(block_size=8192, gradient_checkpointing=True))
     assert t.grad_accum_for(cfg) == 16
-    monkeypatch.setattr(t, "on_gpu", lambda: True)
+    monkeypatch.setattr(defaults, "on_gpu", lambda: True)
     assert t.padding_free_for(cfg) and t.per_device_for(cfg) == 4
     assert t.grad_accum_for(cfg) == 4  # the effective batch stays 16 sequences
     assert t.per_device_for(t.TrainConfig()) == 1  # block 32768: one sequence a micro-batch
