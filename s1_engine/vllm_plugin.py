@@ -51,12 +51,13 @@ import torch
 from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor, MoveDirectionality
 
 from .channel import Appender, LineTail
-from .cursor import DONE, DRAW, FORCE, MASK, SAMPLE, StepCursor
+from .cursor import DONE, FORCE, SAMPLE, StepCursor
 from .errors import S1Error
 from .forcing import BudgetForcer
 from .formats import bind_format, detect_format, get_format
 from .interventions import control_call
 from .modelfiles import generation_eos_ids
+from .plugin_layout import CODES, _Layout, uniform
 from .policy import BudgetPolicy, parse_budget, parse_ignore_str
 
 FIELDS = (
@@ -109,26 +110,6 @@ def policy_from_args(a: dict[str, Any]) -> BudgetPolicy:
         answer_max_tokens=whole("answer_max_tokens", 1024),
         lead_in_on_user_end=str(a.get("lead_in_on_user_end", True)).lower() not in ("0", "false"),
     )
-
-
-def _u64(x: int) -> int:
-    return x - (1 << 64) if x >= 1 << 63 else x
-
-
-_M1, _M2, _M3 = _u64(0x9E3779B97F4A7C15), _u64(0xBF58476D1CE4E5B9), _u64(0x94D049BB133111EB)
-
-
-def _shr(x: torch.Tensor, k: int) -> torch.Tensor:
-    return (x >> k) & ((1 << (64 - k)) - 1)  # a logical shift of int64
-
-
-def uniform(seeds: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-    """A uniform in [0, 1) per row from (seed, position): splitmix64, on the device."""
-    x = seeds * _M1 + pos * _M2
-    x = (x ^ _shr(x, 30)) * _M2
-    x = (x ^ _shr(x, 27)) * _M3
-    x = x ^ _shr(x, 31)
-    return _shr(x, 11).to(torch.float64).mul_(1.0 / (1 << 53)).to(torch.float32)
 
 
 @dataclass(eq=False)
@@ -397,57 +378,6 @@ class S1BudgetForcing(LogitsProcessor):
             self._pending = (rows, pos, end_h, stop_h, event)
         else:
             self._pending = (rows, pos, end.clone(), stop.clone(), None)
-
-
-CODES = {DRAW: 0, MASK: 1, FORCE: 2, DONE: 3, SAMPLE: 4}
-
-
-class _Layout:
-    """The batch as arrays (one slot per row, in batch order): each row's plan as a kind,
-    a token and the positions it holds for, and the device tensors of the kinds, rebuilt
-    only when a kind or a DRAW row's end token changes, not every step."""
-
-    def __init__(self, rows: dict[int, Row], device: torch.device) -> None:
-        items = sorted(rows.items())
-        self.device = device
-        self.idx = np.array([i for i, _ in items], np.int64)
-        self.rows = [r for _, r in items]
-        for slot, row in enumerate(self.rows):
-            row.slot = slot
-        self.outs = [r.out for r in self.rows]
-        n = len(items)
-        self.until = np.full(n, -1, np.int64)  # every row plans at the first step
-        self.at = np.zeros(n, np.int64)
-        self.kind = np.full(n, CODES[SAMPLE], np.int8)
-        self.token = np.full(n, -1, np.int64)
-        self.seed_np = np.array([r.seed & ((1 << 62) - 1) for r in self.rows], np.int64)
-        self.temp_np = np.array([r.temperature for r in self.rows], np.float32)
-        self.dirty = True
-        self.n_draw = 0
-        self.masked: torch.Tensor | None = None
-
-    def build(self, stop_cache: dict) -> None:
-        dev = self.device
-        draw = np.flatnonzero(self.kind == CODES[DRAW])
-        mask = np.flatnonzero(self.kind == CODES[MASK])
-        self.n_draw, self.draw_slots = len(draw), draw
-        both = np.concatenate([draw, mask])
-        self.masked = torch.from_numpy(self.idx[both]).to(dev) if len(both) else None
-        sets = {self.rows[i].cursor.m.fmt.think_stop_ids for i in both.tolist()}
-        key = frozenset().union(*sets) if sets else frozenset()
-        if key not in stop_cache:
-            stop_cache[key] = torch.tensor(sorted(key), dtype=torch.long, device=dev)
-        self.stops = stop_cache[key]
-        if len(draw):
-            self.draw_idx = torch.from_numpy(self.idx[draw]).to(dev)
-            self.on_end = torch.from_numpy(self.token[draw]).to(dev)
-            self.has_end = self.on_end >= 0
-            temps = self.temp_np[draw]
-            self.all_greedy = bool((temps < 1e-5).all())
-            self.greedy = torch.from_numpy(temps < 1e-5).to(dev)
-            self.temps = torch.from_numpy(np.maximum(temps, 1e-5)).to(dev)
-            self.seeds = torch.from_numpy(self.seed_np[draw]).to(dev)
-        self.dirty = False
 
 
 def _ids(values: list[int], device: torch.device) -> torch.Tensor:
