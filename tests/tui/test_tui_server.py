@@ -52,7 +52,8 @@ async def test_the_console_steers_a_request_on_s1_serve(vllm_engine, private_dir
             assert "`⟪Wait · user⟫`" in run.view.thinking.text
             assert "w000" in run.view.thinking.text
             assert "xa xb xc" in run.view.answer.text
-            assert "Wait 1 (user 1)" in app.main.status_text
+            # the status keeps the model · backend before the causes on a narrow line
+            assert "Wait 1" in app.main.status_text and run.trace.counts.waits == {"user": 1}
         history = (private_dirs / "history.jsonl").read_text().splitlines()
         assert len(history) == 2 and all('"user"' in h for h in history)
     finally:
