@@ -28,8 +28,10 @@ def versions() -> dict:
     return v
 
 
-def spread(xs: Sequence[float]) -> dict:
-    """Median, min and max (what a table of pairs shows)."""
+def spread(xs: Sequence[float]) -> dict | None:
+    """Median, min and max (what a table of pairs shows); None for no pairs."""
+    if not xs:
+        return None
     return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
 
 
@@ -50,4 +52,4 @@ def interleaved(
 def ratios(seconds: dict[str, list[float]], floor: str) -> dict[str, dict]:
     """Each method's time over the floor's, pair by pair, as median and spread."""
     base = seconds[floor]
-    return {n: spread([a / b for a, b in zip(xs, base)]) for n, xs in seconds.items()}
+    return {n: spread([a / b for a, b in zip(xs, base)]) for n, xs in seconds.items() if xs}

@@ -31,6 +31,17 @@ def uniform(seeds: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
     return _shr(x, 11).to(torch.float64).mul_(1.0 / (1 << 53)).to(torch.float32)
 
 
+def to_device(values: np.ndarray, device: torch.device) -> torch.Tensor:
+    """Host values onto the device without a sync. A copy from pageable memory makes CUDA
+    wait for the whole stream first (the model's forward), which would end vLLM's overlap
+    of the next step's scheduling with this one; from pinned memory it is queued like a
+    kernel (the caching host allocator keeps the buffer until the copy has run)."""
+    t = torch.from_numpy(np.ascontiguousarray(values))
+    if device.type != "cuda":
+        return t.to(device)
+    return t.pin_memory().to(device, non_blocking=True)
+
+
 CODES = {DRAW: 0, MASK: 1, FORCE: 2, DONE: 3, SAMPLE: 4}
 
 
@@ -64,19 +75,19 @@ class _Layout:
         mask = np.flatnonzero(self.kind == CODES[MASK])
         self.n_draw, self.draw_slots = len(draw), draw
         both = np.concatenate([draw, mask])
-        self.masked = torch.from_numpy(self.idx[both]).to(dev) if len(both) else None
+        self.masked = to_device(self.idx[both], dev) if len(both) else None
         sets = {self.rows[i].cursor.m.fmt.think_stop_ids for i in both.tolist()}
         key = frozenset().union(*sets) if sets else frozenset()
         if key not in stop_cache:
-            stop_cache[key] = torch.tensor(sorted(key), dtype=torch.long, device=dev)
+            stop_cache[key] = to_device(np.array(sorted(key), np.int64), dev)
         self.stops = stop_cache[key]
         if len(draw):
-            self.draw_idx = torch.from_numpy(self.idx[draw]).to(dev)
-            self.on_end = torch.from_numpy(self.token[draw]).to(dev)
+            self.draw_idx = to_device(self.idx[draw], dev)
+            self.on_end = to_device(self.token[draw], dev)
             self.has_end = self.on_end >= 0
             temps = self.temp_np[draw]
             self.all_greedy = bool((temps < 1e-5).all())
-            self.greedy = torch.from_numpy(temps < 1e-5).to(dev)
-            self.temps = torch.from_numpy(np.maximum(temps, 1e-5)).to(dev)
-            self.seeds = torch.from_numpy(self.seed_np[draw]).to(dev)
+            self.greedy = to_device(temps < 1e-5, dev)
+            self.temps = to_device(np.maximum(temps, 1e-5), dev)
+            self.seeds = to_device(self.seed_np[draw], dev)
         self.dirty = False

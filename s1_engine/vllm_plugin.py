@@ -57,7 +57,7 @@ from .forcing import BudgetForcer
 from .formats import bind_format, detect_format, get_format
 from .interventions import control_call
 from .modelfiles import generation_eos_ids
-from .plugin_layout import CODES, _Layout, uniform
+from .plugin_layout import CODES, _Layout, to_device, uniform
 from .policy import BudgetPolicy, parse_budget, parse_ignore_str
 
 FIELDS = (
@@ -332,7 +332,7 @@ class S1BudgetForcing(LogitsProcessor):
         if lay.dirty:
             lay.build(self._stop_ids)
         if lay.n_draw:
-            pos = torch.from_numpy(lens[lay.draw_slots]).to(self.device, non_blocking=True)
+            pos = lens[lay.draw_slots]
             end, stop = self._draw(logits, lay, pos)
             logits[lay.masked[:, None], lay.stops[None, :]] = float("-inf")
             col = lay.on_end.clamp(min=0)
@@ -344,13 +344,14 @@ class S1BudgetForcing(LogitsProcessor):
             logits[lay.masked[:, None], lay.stops[None, :]] = float("-inf")
         force = np.flatnonzero((lay.kind == CODES[FORCE]) | (lay.kind == CODES[DONE]))
         if len(force):
-            rows = torch.from_numpy(lay.idx[force]).to(self.device)
-            logits[rows, torch.from_numpy(lay.token[force]).to(self.device)] = BIG
+            both = to_device(np.stack([lay.idx[force], lay.token[force]]), self.device)
+            logits[both[0], both[1]] = BIG
 
     def _draw(
-        self, logits: torch.Tensor, lay: _Layout, pos: torch.Tensor
+        self, logits: torch.Tensor, lay: _Layout, pos: np.ndarray
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(end attempt?, which end id) per drawing row, on the device, without a sync."""
+        """(end attempt?, which end id) per drawing row, on the device, without a sync
+        (greedy rows copy nothing to the device; sampled ones their positions, pinned)."""
         sub = logits.index_select(0, lay.draw_idx)
         greedy_stop = sub.argmax(-1)
         greedy_end = torch.isin(greedy_stop, lay.stops)
@@ -359,7 +360,7 @@ class S1BudgetForcing(LogitsProcessor):
         scaled = sub.div_(lay.temps[:, None])
         lse = torch.logsumexp(scaled, -1, keepdim=True)
         cum = torch.exp(scaled[:, lay.stops] - lse).cumsum(-1)
-        u = uniform(lay.seeds, pos)
+        u = uniform(lay.seeds, to_device(pos, self.device))
         sampled_end = u < cum[:, -1]
         which = (u[:, None] >= cum).sum(-1).clamp(max=len(lay.stops) - 1)
         end = torch.where(lay.greedy, greedy_end, sampled_end)
@@ -378,10 +379,6 @@ class S1BudgetForcing(LogitsProcessor):
             self._pending = (rows, pos, end_h, stop_h, event)
         else:
             self._pending = (rows, pos, end.clone(), stop.clone(), None)
-
-
-def _ids(values: list[int], device: torch.device) -> torch.Tensor:
-    return torch.tensor(values, dtype=torch.long, device=device)
 
 
 def _tp_rank() -> int:

@@ -8,6 +8,8 @@ request per prompt for the same number of tokens (`ignore_eos`), nothing forced.
 - plain: ours, a budget cut and no Wait (think-tags format, the model never ends by itself).
 - forced: ours, 3 forced Waits (s1 format: the model tries to end every 128 tokens), in
   the engine (`s1_engine.vllm_plugin`), one request per question.
+- plain-continue: the plain policy on the continuation path (a thinking request, then an
+  answer request), with the processor loaded but not acting: what the processor costs.
 - continue: the same forced policy on the continuation path (a new request per Wait, as
   before in-engine forcing), batch sessions.
 - lockstep: the reference's rounds (every request of a round resubmitted, the next round
@@ -53,6 +55,11 @@ def parse_args() -> argparse.Namespace:
     a.add_argument("--requests", default="64,256", help="batch sizes, comma-separated")
     a.add_argument("--pairs", type=int, default=8)
     a.add_argument("--methods", default="raw,plain,forced,continue,lockstep")
+    a.add_argument(
+        "--bare-floor",
+        action="store_true",
+        help="also time raw on a second engine without the processor (method raw-bare)",
+    )
     a.add_argument("--micro", action="store_true", help="also time the processor alone")
     a.add_argument(
         "--full-max",
@@ -77,10 +84,17 @@ def model_dir(args: argparse.Namespace) -> Path:
     )
 
 
-def build(args: argparse.Namespace, path: Path):
+def build(args: argparse.Namespace, path: Path, plugin: bool = True):
+    """Our engine (the processor loaded), or with `plugin=False` a bare vLLM one: loading
+    any logits processor makes vLLM keep every request's output ids in step (a wait on the
+    last step's tokens), so the bare engine is the floor users hold us against."""
     from s1_engine import Engine
 
-    engine_args = {"max_num_seqs": max(int(n) for n in args.requests.split(","))}
+    engine_args: dict = {"max_num_seqs": max(int(n) for n in args.requests.split(","))}
+    if args.bare_floor:
+        engine_args["gpu_memory_utilization"] = 0.4
+    if not plugin:
+        engine_args["in_engine_forcing"] = False
     return Engine(str(path), backend="vllm", max_model_len=2048, engine_args=engine_args)
 
 
@@ -210,7 +224,7 @@ def micro(path: Path, n: int, steps: int = 40) -> dict:
     return {"rows": n, "vocab": vocab, "apply_ms_median": 1e3 * times[len(times) // 2]}
 
 
-def measure(engine, n: int, args: argparse.Namespace, t0: float) -> dict:
+def measure(engine, n: int, args: argparse.Namespace, t0: float, bare=None) -> dict:
     plain, forced = policies()
     prompts = [f"Question {i}" for i in range(n)]
     ids = [engine.prompt_ids(p) for p in prompts]
@@ -225,17 +239,24 @@ def measure(engine, n: int, args: argparse.Namespace, t0: float) -> dict:
     n_tok = lens.pop()
     table = {
         "raw": lambda: run_raw(engine, ids, n_tok),
+        "raw-bare": lambda: run_raw(bare, ids, n_tok),
         "plain": lambda: run_sessions(engine, prompts, plain, fmt="think-tags")[0],
         "forced": lambda: run_sessions(engine, prompts, forced, in_engine=True)[0],
+        "plain-continue": lambda: run_sessions(
+            engine, prompts, plain, fmt="think-tags", in_engine=False
+        )[0],
         "continue": lambda: run_sessions(engine, prompts, forced, in_engine=False)[0],
         "lockstep": lambda: run_lockstep(engine, ids, forced),
     }
-    slow = () if n <= args.full_max else ("continue", "lockstep")
-    chosen = {k: table[k] for k in args.methods.split(",") if k not in slow}
+    slow = () if n <= args.full_max else ("continue", "lockstep", "plain-continue")
+    if bare is not None and n > args.full_max:
+        slow += ("raw",)  # the floor is the bare engine; raw with the processor is a diagnosis
+    names = args.methods.split(",") + (["raw-bare"] if bare is not None else [])
+    chosen = {k: table[k] for k in names if k not in slow}
     seconds: dict[str, list[float]] = {k: [] for k in chosen}
     for i in range(args.pairs):
-        if time.time() - t0 > args.deadline_s:
-            break
+        if i >= 1 and time.time() - t0 > args.deadline_s:
+            break  # at least one pair per size: every size has a row
         order = chosen if i % 2 == 0 else dict(reversed(chosen.items()))
         for k, v in interleaved(order, 1).items():
             seconds[k] += v
@@ -244,6 +265,7 @@ def measure(engine, n: int, args: argparse.Namespace, t0: float) -> dict:
         "waits_per_request": sum(r.count("wait") for r in a) / n,
         "seconds": seconds,
         "ratio_to_raw": ratios(seconds, "raw") if "raw" in seconds else None,
+        "ratio_to_bare": ratios(seconds, "raw-bare") if "raw-bare" in seconds else None,
         "raw_tok_per_s": [n * n_tok / s for s in seconds.get("raw", [])],
     }
     return entry
@@ -259,11 +281,14 @@ def main() -> None:
         report["micro"] = [micro(path, n) for n in sizes]
         print(json.dumps(report["micro"]), flush=True)
     engine = build(args, path)
+    bare = build(args, path, plugin=False) if args.bare_floor else None
     for n in sizes:
-        report["sizes"][n] = entry = measure(engine, n, args, t0)
+        report["sizes"][n] = entry = measure(engine, n, args, t0, bare)
         Path(args.out, "in_engine.json").write_text(json.dumps(report, indent=1))
-        print(json.dumps({n: entry["ratio_to_raw"]}), flush=True)
+        print(json.dumps({n: entry["ratio_to_bare"] or entry["ratio_to_raw"]}), flush=True)
     engine.close()
+    if bare is not None:
+        bare.close()
 
 
 if __name__ == "__main__":
