@@ -160,6 +160,7 @@ class S1BudgetForcing(LogitsProcessor):
         self._tok: Any = None
         self._formats: dict[str, Any] = {}
         self._stop_ids: dict[frozenset, torch.Tensor] = {}
+        self._fill: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
         self._lay: _Layout | None = None
         self._pending: tuple | None = None  # last step's draws, read in this one
         self.writes_hints = _tp_rank() == 0
@@ -210,8 +211,12 @@ class S1BudgetForcing(LogitsProcessor):
         if channel and channel not in self.channels:
             self.channels[channel] = _Channel(channel, self.writes_hints)
         row = Row(rid, out, StepCursor(machine), int(seed), float(params.temperature), channel)
+        hints: list[str] = []  # controls that came before their row: the session must learn them
         for seq, control in self.waiting.pop(rid, []):
-            self._control(row, seq, control, [])
+            self._control(row, seq, control, hints)
+        ch = self.channels.get(channel) if channel else None
+        if hints and ch is not None and ch.hints is not None:
+            ch.hints.write(hints)
         return row
 
     def update_state(self, batch_update: BatchUpdate | None) -> None:
@@ -331,21 +336,35 @@ class S1BudgetForcing(LogitsProcessor):
     def _edit(self, logits: torch.Tensor, lay: _Layout, lens: np.ndarray) -> None:
         if lay.dirty:
             lay.build(self._stop_ids)
+        neg_inf, big = self._values(logits)
         if lay.n_draw:
             pos = lens[lay.draw_slots]
             end, stop = self._draw(logits, lay, pos)
-            logits[lay.masked[:, None], lay.stops[None, :]] = float("-inf")
+            logits.index_put_((lay.masked[:, None], lay.stops[None, :]), neg_inf)
             col = lay.on_end.clamp(min=0)
             logits[lay.draw_idx, col] = torch.where(
                 end & lay.has_end, BIG, logits[lay.draw_idx, col]
             )
             self._keep(lay, lens[lay.draw_slots], end, stop)
         elif lay.masked is not None:
-            logits[lay.masked[:, None], lay.stops[None, :]] = float("-inf")
+            logits.index_put_((lay.masked[:, None], lay.stops[None, :]), neg_inf)
         force = np.flatnonzero((lay.kind == CODES[FORCE]) | (lay.kind == CODES[DONE]))
         if len(force):
             both = to_device(np.stack([lay.idx[force], lay.token[force]]), self.device)
-            logits[both[0], both[1]] = BIG
+            logits.index_put_((both[0], both[1]), big)
+
+    def _values(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """-inf and BIG as 0-dim tensors on the logits' device. `logits[i, j] = -inf` with
+        a Python float copies a CPU scalar to the device in `index_put_`, from pageable
+        memory: a wait for the whole stream (the step's forward) in every step, which
+        ended vLLM's overlap of scheduling with the GPU (1.5x raw on an H200)."""
+        key = (logits.dtype, logits.device)
+        if key not in self._fill:
+            self._fill[key] = (
+                torch.full((), float("-inf"), dtype=logits.dtype, device=logits.device),
+                torch.full((), BIG, dtype=logits.dtype, device=logits.device),
+            )
+        return self._fill[key]
 
     def _draw(
         self, logits: torch.Tensor, lay: _Layout, pos: np.ndarray

@@ -155,6 +155,26 @@ def test_wait_at_the_next_end_and_a_wait_after_the_answer(vllm_engine):
     assert [e.kind for e in r.events].count("wait") == 2 and r.answer == "xa xb xc"
 
 
+def test_a_control_that_reaches_the_processor_before_its_request(vllm_engine):
+    """While another request keeps the engine stepping, the processor reads a paused
+    session's control before that session's request joins the batch: the control waits
+    for its row, and the session must still learn where it took effect."""
+    endless = BudgetPolicy(max_thinking_tokens=100000, answer_max_tokens=8)
+    busy = vllm_engine.start(Q, endless, format="think-tags")
+    _until(busy, 5)
+    results = []
+    for _ in range(3):
+        s = vllm_engine.start(Q, BudgetPolicy(max_thinking_tokens=100), paused=True)
+        s.force_wait(now=False)
+        s.begin()
+        results.append(s.result(60))
+    busy.stop()
+    busy.result(60)
+    for r in results:
+        assert [(e.kind, e.cause, e.token_index) for e in r.events][1] == ("wait", "user", 10)
+        assert r.finish_reason != "error"
+
+
 def _until(s, n: int, timeout: float = 30) -> None:
     end = time.time() + timeout
     while s.state.thinking_tokens < n:
