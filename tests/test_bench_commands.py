@@ -35,7 +35,7 @@ def shell_words(rest: str) -> list[str]:
 def documented_commands() -> list[tuple[str, str, list[str]]]:
     """(doc, script, argv) for every `python[3] bench/X.py ...` in bench/*.md."""
     found = []
-    for doc in sorted(BENCH.glob("*.md")):
+    for doc in sorted(BENCH.rglob("*.md")):
         text = re.sub(r"\\\n\s*", " ", doc.read_text())  # shell line continuations
         for m in COMMAND.finditer(text):
             found.append((doc.name, m.group(1), shell_words(m.group(2))))
