@@ -1,4 +1,4 @@
-"""Where the time of ours over raw vLLM goes: phases of raw and plain in-engine runs at one
+"""Where the time of ours over raw vLLM goes: phases of raw, plain and (with --forced) forced in-engine runs at one
 batch size, sampled in every process (bench/gpu/sampler), with per-run milestones.
 
     S1_SAMPLE_DIR=/tmp/prof PYTHONPATH=bench/gpu/sampler:$PYTHONPATH \\
@@ -28,10 +28,10 @@ def phase(name: str) -> None:
         time.sleep(0.3)
 
 
-def run_plain(engine, prompts, policy) -> dict:
+def run_plain(engine, prompts, policy, fmt: str | None = "think-tags") -> dict:
     reset(engine)
     t = time.perf_counter()
-    sessions = [engine.start(p, policy, format="think-tags", live=False) for p in prompts]
+    sessions = [engine.start(p, policy, format=fmt, live=False) for p in prompts]
     started = time.perf_counter() - t
     done, lens = [], set()
     for s in sessions:
@@ -81,6 +81,7 @@ def main() -> None:
     a.add_argument("--repeats", type=int, default=2)
     a.add_argument("--out", default="/tmp/prof")
     a.add_argument("--report", default=None)
+    a.add_argument("--forced", action="store_true", help="also a phase of 3 forced Waits")
     args = a.parse_args()
     if args.report:
         report(Path(args.report))
@@ -92,7 +93,7 @@ def main() -> None:
     path = model_dir(ns)
     phase("startup")
     engine = build(ns, path)
-    plain, _ = policies()
+    plain, forced = policies()
     prompts = [f"Question {i}" for i in range(args.requests)]
     ids = [engine.prompt_ids(p) for p in prompts]
     first = run_plain(engine, prompts, plain)  # warm-up, and the token count
@@ -105,6 +106,9 @@ def main() -> None:
         runs[f"raw{i}"] = {"last_done_s": time.perf_counter() - t}
         phase(f"plain{i}")
         runs[f"plain{i}"] = run_plain(engine, prompts, plain)
+        if args.forced:
+            phase(f"forced{i}")
+            runs[f"forced{i}"] = run_plain(engine, prompts, forced, fmt=None)
         print(json.dumps(runs), flush=True)
     phase("end")
     Path(args.out, "milestones.json").write_text(json.dumps(runs, indent=1))

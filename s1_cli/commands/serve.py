@@ -10,7 +10,7 @@ import typer
 from s1_engine.settings import EngineOptions, PolicyOptions
 from s1_serve.settings import ServeOptions
 
-from ..engine import start_engine
+from ..engine import start_engine, stop_engine
 
 HF_ONE_AT_A_TIME = (
     "note: the transformers backend runs one request at a time: concurrent requests take "
@@ -53,10 +53,15 @@ def serve(
         run(app, sock, log_level=server.log_level)
     finally:
         sock.close()
-        eng.close()
+        stop_engine(eng)  # vLLM takes seconds to stop: a line says so
 
 
 def register(app: typer.Typer) -> None:
     from ..options import command
 
-    command(app, "serve")(serve)
+    command(
+        app,
+        "serve",
+        epilog="Example: s1 serve --backend vllm --port 8000 --max-thinking-tokens 512 "
+        "--num-ignore 1  (then any OpenAI client at http://127.0.0.1:8000/v1)",
+    )(serve)

@@ -18,7 +18,7 @@ import typer
 
 from s1_cli.main import app, main
 
-NO_EXAMPLE = {"serve": "s1 serve belongs to the server's owner (its --help is theirs to change)"}
+NO_EXAMPLE: dict[str, str] = {}
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -153,12 +153,12 @@ def test_tables_never_cut_a_number(tmp_path):
     assert max(len(x) for x in at80.stdout.splitlines()) <= 80
 
 
-def test_vllm_says_it_is_stopping_and_keeps_its_triton_line_off_the_terminal(tmp_path):
-    """In a terminal (tmux): no "Triton is installed, but doesn't include CPU backend"
-    line on the screen, and while vLLM takes its seconds to stop, a line says so."""
-    sock = f"s1vllm-{os.getpid()}"
+def _vllm_in_tmux(tmp_path, argv: list[str], ready: str | None = None) -> tuple[str, list[str]]:
+    """Run `s1 ARGV` on vLLM in a tmux terminal until it exits (after `ready` is on the
+    screen, Ctrl-C); returns the exit code and every screen seen."""
+    sock = f"s1vllm-{os.getpid()}-{argv[0]}"
     done = tmp_path / "exit-code"
-    argv = [sys.executable, "-m", "s1_cli.main", "generate", "What is 1+2?", "--backend", "vllm"]
+    argv = [sys.executable, "-m", "s1_cli.main", *argv, "--backend", "vllm"]
     env = f"env -u COLUMNS -u LINES HF_HUB_OFFLINE=1 S1_DATA_DIR={shlex.quote(str(tmp_path))}"
     shell = f"cd {shlex.quote(os.getcwd())} && {env} {shlex.join(argv)}; echo $? > {done}; sleep 5"
 
@@ -173,13 +173,41 @@ def test_vllm_says_it_is_stopping_and_keeps_its_triton_line_off_the_terminal(tmp
         while not done.exists():
             assert time.monotonic() < deadline, "\n".join(screens[-1:])
             screens.append(tmux("capture-pane", "-p", "-t", "s1"))
+            if ready and ready in screens[-1]:
+                tmux("send-keys", "-t", "s1", "C-c")
+                ready = None
             time.sleep(0.2)
-        final = tmux("capture-pane", "-p", "-t", "s1")
+        screens.append(tmux("capture-pane", "-p", "-t", "s1"))
     finally:
         subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
-    assert done.read_text().strip() == "0", final
-    seen = "\n".join(screens + [final])
+    return done.read_text().strip(), screens
+
+
+def test_vllm_says_it_is_stopping_and_keeps_its_triton_line_off_the_terminal(tmp_path):
+    """In a terminal (tmux): no "Triton is installed, but doesn't include CPU backend"
+    line on the screen, and while vLLM takes its seconds to stop, a line says so."""
+    code, screens = _vllm_in_tmux(tmp_path, ["generate", "What is 1+2?"])
+    final = screens[-1]
+    assert code == "0", final
+    seen = "\n".join(screens)
     assert "Triton" not in seen, seen[-3000:]
-    assert any("stopping vLLM" in s for s in screens), final
+    assert any("stopping vLLM" in s for s in screens[:-1]), final
     log = next(Path(tmp_path, "logs").glob("generate-*.log")).read_text()
     assert "Triton is installed" in log  # kept, in the log
+
+
+def test_s1_serve_on_vllm_says_it_is_stopping_after_ctrl_c(tmp_path):
+    """Ctrl-C in `s1 serve --backend vllm`: a line says vLLM is stopping, not a silent hang."""
+    port = str(_free_port())
+    code, screens = _vllm_in_tmux(tmp_path, ["serve", "--port", port], ready="Ctrl-C stops")
+    assert any("Ctrl-C stops" in s for s in screens), screens[-1]
+    assert any("stopping vLLM" in s for s in screens), screens[-1]
+    assert code in ("0", "130"), screens[-1]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

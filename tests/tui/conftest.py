@@ -13,6 +13,7 @@ from s1_engine.settings import EngineOptions, PolicyOptions
 
 Q = "What is 1+2?"
 SIZE = (120, 36)
+SIZES = [(80, 24), (160, 48)]  # the smallest terminal we promise, and a large one
 
 
 @pytest.fixture(autouse=True)

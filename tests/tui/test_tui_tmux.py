@@ -62,6 +62,9 @@ def test_s1_tui_in_tmux(tiny_model, tmp_path, private_dirs):
         "3000",
         "--answer-max-tokens",
         "16",
+        # slow enough that `e` lands before the model ends by itself (5 tokens after the Wait)
+        "--pace",
+        "5",
     ]
     env = {
         "S1_DATA_DIR": str(private_dirs),
@@ -74,8 +77,9 @@ def test_s1_tui_in_tmux(tiny_model, tmp_path, private_dirs):
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     done = tmp_path / "exit-code"
     shell = f"cd {shlex.quote(os.getcwd())} && env -u COLUMNS -u LINES {exports} {shlex.join(argv)}; echo $? > {done}"
-    tmux("-f", "/dev/null", "new-session", "-d", "-s", "s1", "-x", "120", "-y", "36", shell)
-    tmux("resize-window", "-t", "s1", "-x", "120", "-y", "36")
+    # wide enough that the status line keeps every cause (a narrower one shortens them)
+    tmux("-f", "/dev/null", "new-session", "-d", "-s", "s1", "-x", "160", "-y", "40", shell)
+    tmux("resize-window", "-t", "s1", "-x", "160", "-y", "40")
     try:
         screen = tmux.wait_for("scripted · hf", "ready", timeout=90)
         assert "Ask a question" in screen
@@ -87,7 +91,7 @@ def test_s1_tui_in_tmux(tiny_model, tmp_path, private_dirs):
         tmux("send-keys", "-t", "s1", "e")
         screen = tmux.wait_for("⟪end of", "xa xb xc", "done: stop", timeout=30)
         assert "Wait 1 (user 1)" in screen
-        assert "end 1 (" in screen
+        assert "end 1 (user" in screen and "end of thinking · user" in screen, screen
         tmux("send-keys", "-t", "s1", "q")
         deadline = time.monotonic() + 30
         while not done.exists():
