@@ -120,7 +120,6 @@ class BoundFormat:
     """A format resolved against one tokenizer: the token ids the engine inserts and stops on."""
 
     fmt: ThinkingFormat
-    think_start_ids: tuple[int, ...]
     think_end_ids: tuple[int, ...]
     prompt_suffix_ids: tuple[int, ...]
     lead_in_ids: tuple[int, ...]
@@ -171,7 +170,6 @@ def bind_format(fmt: ThinkingFormat, tokenizer: Any, eos_ids: tuple[int, ...] = 
     stop_ids |= answer_stop
     return BoundFormat(
         fmt=fmt,
-        think_start_ids=enc(fmt.think_start),
         think_end_ids=enc(fmt.think_end),
         prompt_suffix_ids=enc(fmt.prompt_suffix),
         lead_in_ids=enc(fmt.answer_lead_in),

@@ -35,7 +35,7 @@ class SamplingConfig:
 
 @dataclass(frozen=True)
 class BudgetPolicy:
-    """The s1 budget-forcing knobs for one request (see DESIGN.md, "Budget forcing")."""
+    """The s1 budget-forcing knobs for one request (the semantics: `s1_engine.forcing`)."""
 
     max_thinking_tokens: Budget = "auto"
     min_thinking_tokens: int = 0

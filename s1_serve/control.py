@@ -20,8 +20,6 @@ from .schema import RequestError
 class Live:
     id: str
     session: Any  # s1_engine.Session
-    kind: str  # "chat" | "completion"
-    created: int
 
 
 class Registry:

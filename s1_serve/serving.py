@@ -208,7 +208,7 @@ class OpenAIServing:
             actions.apply(session, c)
         rid = f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{uuid.uuid4().hex}"
         created = int(time.time())
-        self.registry.add(Live(rid, session, kind, created))
+        self.registry.add(Live(rid, session))
         session.begin()
         if plan.stream:
             spec = StreamSpec(

@@ -143,19 +143,12 @@ class Trace:
         return think, answer, reset
 
     @property
-    def pending(self) -> int:
-        return sum(map(len, self._new_thinking)) + sum(map(len, self._new_answer))
-
-    @property
     def done(self) -> bool:
         return self.phase == "done"
 
     @property
     def thinking_now(self) -> bool:
         return self.phase in ("pre", "think")
-
-    def budget_int(self) -> int | None:
-        return self.budget if isinstance(self.budget, int) else None
 
 
 def hard_breaks(text: str) -> str:

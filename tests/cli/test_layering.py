@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 OURS = ("s1_engine", "s1_eval", "s1_data", "s1_train", "s1_tui", "s1_serve", "s1_cli")
-# what each package may import of ours (DESIGN.md: engine at the bottom, the CLI on top)
+# what each package may import of ours (the engine at the bottom, the CLI on top: README, "Layout")
 ALLOWED = {
     "s1_engine": set(),
     "s1_eval": {"s1_engine"},

@@ -79,7 +79,8 @@ async def test_wait_key_during_thinking(hf_engine):
 
 async def test_wait_at_next_end_attempt_and_budget_up(hf_engine):
     """'+' raises the budget; W arms a Wait for the model's next attempt to stop."""
-    app = make_app(hf_engine, budget_step=3000, **ENDLESS)
+    # paced: at full speed a loaded machine can reach the budget before W and w are handled
+    app = make_app(hf_engine, budget_step=3000, pace=50, **ENDLESS)
     async with app.run_test(size=SIZE) as pilot:
         await ask(pilot)
         await until(pilot, thinking_at_least(app, 10), 30, "thinking")
