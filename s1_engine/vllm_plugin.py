@@ -211,12 +211,10 @@ class S1BudgetForcing(LogitsProcessor):
         if channel and channel not in self.channels:
             self.channels[channel] = _Channel(channel, self.writes_hints)
         row = Row(rid, out, StepCursor(machine), int(seed), float(params.temperature), channel)
-        hints: list[str] = []  # controls that came before their row: the session must learn them
-        for seq, control in self.waiting.pop(rid, []):
-            self._control(row, seq, control, hints)
-        ch = self.channels.get(channel) if channel else None
-        if hints and ch is not None and ch.hints is not None:
-            ch.hints.write(hints)
+        hints: dict[str, list[str]] = collections.defaultdict(list)
+        for seq, control in self.waiting.pop(rid, []):  # controls that came before their row
+            self._control(row, seq, control, hints[channel or ""])
+        self._write_hints(hints)  # before this step samples, as every hint
         return row
 
     def update_state(self, batch_update: BatchUpdate | None) -> None:
@@ -283,6 +281,12 @@ class S1BudgetForcing(LogitsProcessor):
             if row.channel is not None:
                 hints_by_channel[row.channel].append(f"{row.rid} {p} end {int(stop[i])}")
 
+    def _write_hints(self, hints_by_channel: dict[str, list[str]]) -> None:
+        for folder, lines in hints_by_channel.items():
+            ch = self.channels.get(folder)
+            if ch is not None and ch.hints is not None:
+                ch.hints.write(lines)
+
     def _forget_plan(self, row: Row) -> None:
         """The row's plan no longer holds (an end attempt, an intervention): plan anew."""
         lay = self._lay
@@ -296,10 +300,7 @@ class S1BudgetForcing(LogitsProcessor):
         hints: dict[str, list[str]] = collections.defaultdict(list)
         self._read_draws(hints)
         self._read_controls(hints)
-        for folder, lines in hints.items():
-            ch = self.channels.get(folder)
-            if ch is not None and ch.hints is not None:
-                ch.hints.write(lines)
+        self._write_hints(hints)
         if not self.rows:
             return logits
         if self._lay is None:
@@ -337,17 +338,17 @@ class S1BudgetForcing(LogitsProcessor):
         if lay.dirty:
             lay.build(self._stop_ids)
         neg_inf, big = self._values(logits)
-        if lay.n_draw:
+        if lay.n_draw:  # the draw reads the end ids' logits: before they are masked
             pos = lens[lay.draw_slots]
             end, stop = self._draw(logits, lay, pos)
+        if lay.masked is not None:
             logits.index_put_((lay.masked[:, None], lay.stops[None, :]), neg_inf)
+        if lay.n_draw:
             col = lay.on_end.clamp(min=0)
             logits[lay.draw_idx, col] = torch.where(
                 end & lay.has_end, BIG, logits[lay.draw_idx, col]
             )
-            self._keep(lay, lens[lay.draw_slots], end, stop)
-        elif lay.masked is not None:
-            logits.index_put_((lay.masked[:, None], lay.stops[None, :]), neg_inf)
+            self._keep(lay, pos, end, stop)
         force = np.flatnonzero((lay.kind == CODES[FORCE]) | (lay.kind == CODES[DONE]))
         if len(force):
             both = to_device(np.stack([lay.idx[force], lay.token[force]]), self.device)

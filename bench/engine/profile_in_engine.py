@@ -86,7 +86,6 @@ def main() -> None:
     if args.report:
         report(Path(args.report))
         return
-    args.requests_list = str(args.requests)
     ns = argparse.Namespace(
         shape=args.shape, out=args.out, requests=str(args.requests), bare_floor=False
     )

@@ -4,6 +4,7 @@
 #   bash bench/gpu/lease_engine.sh start       # carry .gpuparts/extra: install vLLM, start the bench
 #   bash bench/gpu/lease_engine.sh wait        # poll (up to ~9 min a call); results to $OUT
 #   bash bench/gpu/lease_engine.sh serve       # then bench/serve.py on the same install; wait again
+#                                              # (serve: not yet tried on a lent machine)
 # The bench runs from a copy in /tmp/code (a later call's repository copy cannot change it).
 set -uo pipefail
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1

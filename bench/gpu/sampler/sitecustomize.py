@@ -15,7 +15,6 @@ from collections import Counter
 def _start() -> None:
     folder = os.environ["S1_SAMPLE_DIR"]
     counts: Counter = Counter()
-    me = [None]
 
     def frame_names(f) -> list[str]:
         out = []
@@ -26,7 +25,7 @@ def _start() -> None:
         return out[::-1]
 
     def loop() -> None:
-        me[0] = threading.get_ident()
+        me = threading.get_ident()
         phase, last_phase, last_dump = "start", 0.0, time.time()
         names = {}
         while True:
@@ -40,7 +39,7 @@ def _start() -> None:
                 last_phase = now
                 names = {t.ident: t.name for t in threading.enumerate()}
             for ident, f in sys._current_frames().items():
-                if ident == me[0]:
+                if ident == me:
                     continue
                 stack = frame_names(f)
                 counts[";".join([phase, names.get(ident, str(ident))] + stack)] += 1
