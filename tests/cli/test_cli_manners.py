@@ -153,9 +153,11 @@ def test_tables_never_cut_a_number(tmp_path):
     assert max(len(x) for x in at80.stdout.splitlines()) <= 80
 
 
-def _vllm_in_tmux(tmp_path, argv: list[str], ready: str | None = None) -> tuple[str, list[str]]:
+def _vllm_in_tmux(
+    tmp_path, argv: list[str], ready: str | None = None, ready_url: str | None = None
+) -> tuple[str, list[str]]:
     """Run `s1 ARGV` on vLLM in a tmux terminal until it exits (after `ready` is on the
-    screen, Ctrl-C); returns the exit code and every screen seen."""
+    screen and `ready_url` answers, Ctrl-C); returns the exit code and every screen seen."""
     sock = f"s1vllm-{os.getpid()}-{argv[0]}"
     done = tmp_path / "exit-code"
     argv = [sys.executable, "-m", "s1_cli.main", *argv, "--backend", "vllm"]
@@ -173,7 +175,7 @@ def _vllm_in_tmux(tmp_path, argv: list[str], ready: str | None = None) -> tuple[
         while not done.exists():
             assert time.monotonic() < deadline, "\n".join(screens[-1:])
             screens.append(tmux("capture-pane", "-p", "-t", "s1"))
-            if ready and ready in screens[-1]:
+            if ready and ready in screens[-1] and (ready_url is None or _answers(ready_url)):
                 tmux("send-keys", "-t", "s1", "C-c")
                 ready = None
             time.sleep(0.2)
@@ -199,10 +201,22 @@ def test_vllm_says_it_is_stopping_and_keeps_its_triton_line_off_the_terminal(tmp
 def test_s1_serve_on_vllm_says_it_is_stopping_after_ctrl_c(tmp_path):
     """Ctrl-C in `s1 serve --backend vllm`: a line says vLLM is stopping, not a silent hang."""
     port = str(_free_port())
-    code, screens = _vllm_in_tmux(tmp_path, ["serve", "--port", port], ready="Ctrl-C stops")
+    url = f"http://127.0.0.1:{port}/health"  # the line comes before uvicorn listens
+    argv = ["serve", "--port", port]
+    code, screens = _vllm_in_tmux(tmp_path, argv, ready="Ctrl-C stops", ready_url=url)
     assert any("Ctrl-C stops" in s for s in screens), screens[-1]
     assert any("stopping vLLM" in s for s in screens), screens[-1]
     assert code in ("0", "130"), screens[-1]
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def _free_port() -> int:
