@@ -36,3 +36,24 @@ class IncrementalDecoder:
         del self.ids[n:]
         self._read = min(self._read, n)
         self._prefix = min(self._prefix, max(0, self._read - 4))
+
+
+def codec(tokenizer: Any) -> tuple[Any, Any]:
+    """(encode, decode) for `BudgetForcer`. Encoding is memoised: the machine encodes the
+    same few strings (the ignore strings, the lead-in) at every event of every request,
+    and a tokenizer call costs ~60 us, which at 1,024 requests ending in one step is 0.2 s
+    of the engine's step loop per Wait (a stall of the whole batch)."""
+    cache: dict[str, tuple[int, ...]] = {}
+
+    def encode(text: str) -> list[int]:
+        ids = cache.get(text)
+        if ids is None:
+            ids = tuple(tokenizer.encode(text, add_special_tokens=False))
+            if len(cache) < 4096:
+                cache[text] = ids
+        return list(ids)
+
+    def decode(ids: Any) -> str:
+        return tokenizer.decode(list(ids), skip_special_tokens=False)
+
+    return encode, decode

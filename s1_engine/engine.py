@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .backends import Workload, make_backend, resolve_backend_name
+from .detok import codec
 from .engine_base import EngineBase
 from .enginelog import EngineLog
 from .errors import S1Error
@@ -115,6 +116,7 @@ class Engine(EngineBase):
         engine_args: dict[str, Any] | None,
     ) -> None:
         self.tokenizer = load_tokenizer(self.model)
+        self._codec = codec(self.tokenizer)
         self._eos_ids = generation_eos_ids(self.model)
         self._formats: dict[str, BoundFormat] = {}
         self.format: BoundFormat = self.bound_format(format)
@@ -173,14 +175,12 @@ class Engine(EngineBase):
     def _machine(
         self, prompt: Prompt, policy: BudgetPolicy | None, format: str | None
     ) -> BudgetForcer:
-        tok = self.tokenizer
         return BudgetForcer(
             self.prompt_ids(prompt, format=format),
             self.bound_format(format),
             policy or BudgetPolicy(),
             self.max_model_len,
-            encode=lambda s: tok.encode(s, add_special_tokens=False),
-            decode=lambda ids: tok.decode(list(ids), skip_special_tokens=False),
+            *self._codec,
         )
 
     def start(

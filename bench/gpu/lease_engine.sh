@@ -2,6 +2,7 @@
 # There (one lent H200; each step one `device run` call, fired back to back):
 #   cp .gpuparts/partNN /tmp/parts/            # five calls, each carrying .gpuparts/partNN
 #   bash bench/gpu/lease_engine.sh start       # carry .gpuparts/extra: install vLLM, start the bench
+#                                              # (after PRE: processor_run.py, the processor alone)
 #   bash bench/gpu/lease_engine.sh wait        # poll (up to ~9 min a call); results to $OUT
 #   bash bench/gpu/lease_engine.sh serve       # then bench/serve.py on the same install; wait again
 #                                              # (serve: not yet tried on a lent machine)
@@ -21,7 +22,8 @@ start)
     nvidia-smi --query-gpu=name,driver_version,memory.used,clocks.sm --format=csv
     rm -rf /tmp/code && mkdir -p /tmp/code && cp -r . /tmp/code/ && cd /tmp/code
     bash bench/gpu/install_vllm.sh || exit 1
-    launch "python3 bench/engine/in_engine.py $ARGS --out /tmp/ie_out"
+    PRE=${PRE:-"python3 bench/engine/processor_run.py --requests 1024 --vocab 151936 --model /tmp/pr"}
+    launch "$PRE > /tmp/ie_out/processor_run.log 2>&1; python3 bench/engine/in_engine.py $ARGS --out /tmp/ie_out"
     ;;
 serve)
     cp /tmp/ie.log /tmp/ie_out/in_engine.log 2>/dev/null
