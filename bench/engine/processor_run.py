@@ -59,7 +59,12 @@ def run(path: Path, n: int, fmt: str, args: dict, profile: bool) -> dict:
     outs: list[list[int]] = [[] for _ in range(n)]
     params = dict(args, format=fmt, answer_max_tokens=ANSWER, max_thinking_tokens=THINK)
     added = [
-        (i, SamplingParams(max_tokens=4000, temperature=0.0, extra_args=dict(params)), prompt, outs[i])
+        (
+            i,
+            SamplingParams(max_tokens=4000, temperature=0.0, extra_args=dict(params)),
+            prompt,
+            outs[i],
+        )
         for i in range(n)
     ]
     proc.update_state(BatchUpdate(batch_size=n, removed=[], added=added, moved=[]))
