@@ -33,13 +33,14 @@ def stop_engine(engine: Any) -> None:
     if getattr(engine, "backend_name", "") != "vllm":
         engine.close()
         return
-    with loading_line("stopping vLLM (its engine processes take a few seconds to end)"):
+    with loading_line("stopping vLLM (its engine processes take a few seconds to end)", True):
         engine.close()
 
 
-def loading_line(text: str) -> Any:
+def loading_line(text: str, keep: bool = False) -> Any:
     """A spinner with `text` on the terminal (on a private handle: fds 1 and 2 point at
-    the log meanwhile); nothing when stderr is not a terminal (scripts read it).
+    the log meanwhile); nothing when stderr is not a terminal (scripts read it). With
+    `keep` the line stays once done (a stop that is quick must still be seen).
 
     It leaves `sys.stdout` / `sys.stderr` alone (rich's `console.status` would send them
     to the terminal): what libraries print while an engine starts belongs in its log."""
@@ -53,7 +54,7 @@ def loading_line(text: str) -> Any:
     return Live(
         Spinner("dots", text),
         console=console,
-        transient=True,
+        transient=not keep,
         refresh_per_second=12.5,
         redirect_stdout=False,
         redirect_stderr=False,

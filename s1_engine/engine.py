@@ -227,29 +227,12 @@ class Engine(EngineBase):
         return self.backend.num_unfinished()
 
     # ----- lifetime ---------------------------------------------------------------------
-    def close(self) -> None:
-        """End every running request (its result says so), stop the backend and the loop.
+    @property
+    def format_name(self) -> str:
+        return self.format.name
 
-        Safe after Ctrl-C: no request is left pending, so nothing is torn down mid-task."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            self._loop.run(_end_requests(), timeout=30)
-            self._loop.run(self.backend.shutdown(), timeout=30)
-        finally:
-            self._loop.stop()
-
-    def __enter__(self) -> Engine:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "backend": self.backend_name,
-            "format": self.format.name,
-            "max_model_len": self.max_model_len,
-        }
+    def _shutdown(self) -> None:
+        """End every running request (its result says so) and stop the backend: safe after
+        Ctrl-C, as no request is left pending, so nothing is torn down mid-task."""
+        self._loop.run(_end_requests(), timeout=30)
+        self._loop.run(self.backend.shutdown(), timeout=30)

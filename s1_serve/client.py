@@ -135,29 +135,12 @@ class RemoteEngine(EngineBase):
         return self._loop.run(self._get("/v1/requests"), 30)
 
     # ----- lifetime ---------------------------------------------------------------------
-    def close(self) -> None:
+    def _shutdown(self) -> None:
         """Close the connections (a running request's stream ends: the server stops it)."""
-        if self._closed:
-            return
-        self._closed = True
         try:
             self._loop.run(self.client.aclose(), 10)
         except Exception:
             pass
-        finally:
-            self._loop.stop()
-
-    def __enter__(self) -> RemoteEngine:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "backend": self.backend_name,
-            "format": self.format_name,
-            "max_model_len": self.max_model_len,
-            "url": self.url,
-        }
+        return {**super().describe(), "url": self.url}

@@ -27,7 +27,7 @@ from s1_engine.pacing import Pace, pace_engine
 
 from .history import HistoryStore
 from .messages import EngineFailed, EngineReady
-from .phase import key_state
+from .screen_state import key_state
 from .screens.ask import AskText
 from .screens.help import HelpScreen, key_rows
 from .screens.main import MainScreen
@@ -226,7 +226,7 @@ class S1App(App[None]):
         for node, b in self.documented_keys():
             if b.action in ("quit", "quit_key"):
                 continue  # Textual's own palette offers Quit
-            if node is self.main and key_state(b.action, self.main.phase) is not True:
+            if node is self.main and key_state(b.action, self.main.screen_state) is not True:
                 continue
             yield SystemCommand(
                 f"{b.description} ({b.key})", b.tooltip, getattr(node, f"action_{b.action}")

@@ -15,7 +15,7 @@ from s1_engine.errors import S1Error
 from s1_engine.policy import parse_budget, parse_ignore_str
 
 from ..knobs import next_budget, next_pace, pace_text
-from ..phase import Phase, late_reason
+from ..screen_state import ScreenState, late_reason
 from .ask import AskText
 from .history import HistoryScreen
 
@@ -54,13 +54,13 @@ class KeyActions:
 
     def action_late(self: MainScreen, action: str) -> None:
         replay = bool(self.runs) and all(r.session is None for r in self.runs)
-        self.notify(late_reason(action, self.phase, replay), title=action.replace("_", " "))
+        self.notify(late_reason(action, self.screen_state, replay), title=action.replace("_", " "))
 
     def action_wait_now(self: MainScreen) -> None:
         for view in self.views:
             if view.force_wait_now():  # a finished run reopened: it streams again
                 self._gc.hold(view.run)
-        self._update_phase()
+        self._update_screen_state()
 
     def action_wait_next(self: MainScreen) -> None:
         for view in self.views:
@@ -86,7 +86,7 @@ class KeyActions:
         self._budget(-self.settings.tui.budget_step)
 
     def _budget(self: MainScreen, delta: int) -> None:
-        if self.phase is Phase.THINKING:
+        if self.screen_state is ScreenState.THINKING:
             for view in self.views:
                 view.change_budget(delta)
             return
@@ -96,7 +96,9 @@ class KeyActions:
         policy = self.settings.policy
         new = next_budget(parse_budget(policy.max_thinking), delta)
         policy.max_thinking = str(new)
-        late = " (this run's thinking has ended)" if self.phase is Phase.ANSWERING else ""
+        late = (
+            " (this run's thinking has ended)" if self.screen_state is ScreenState.ANSWERING else ""
+        )
         self.notify(f"the next question thinks for at most {new} tokens{late}", title="budget")
         self.refresh_status()
 

@@ -1,7 +1,7 @@
 """The console's screen: the prompt, one column per run, the status line, the footer.
 
 Every key is a binding here; what each does is in `keys.py` (mixed in). What the runs
-do is the `phase` reactive (`bindings=True`): when it changes, the footer greys keys out
+do is the `screen_state` reactive (`bindings=True`): when it changes, the footer greys keys out
 or back in by itself (`check_action`); on a narrow screen (or while the question box has
 the focus) the keys that do not apply are left out instead, so New, Help and Quit keep
 their place. Every run starts through `_start` (a question, a replay, a fake stream).
@@ -31,8 +31,8 @@ from s1_engine.policy import parse_budget
 from ..gc_tuning import StreamingGC
 from ..history import HistoryStore
 from ..messages import RunEvent, RunFinished
-from ..phase import Phase, key_state, phase_of
 from ..run import ItemSource, ReplaySource, Run, Steerable, grade_off_loop, machine_facts
+from ..screen_state import ScreenState, key_state, screen_state
 from ..settings import Settings
 from ..status import EngineStatus, StatusSnapshot, model_name, prompt_hint, status_line
 from ..trace import Trace
@@ -69,7 +69,7 @@ class MainScreen(KeyActions, Screen[None]):
         *(Binding(key, f"late({action!r})", show=False) for key, action in LATE.items()),
     ]
 
-    phase: reactive[Phase] = reactive(Phase.IDLE, bindings=True)
+    screen_state: reactive[ScreenState] = reactive(ScreenState.IDLE, bindings=True)
     """What the runs do; the footer's keys follow it (see `check_action`)."""
     narrow: reactive[bool] = reactive(False, bindings=True)
     """Too narrow for every key: the footer shows only those that apply."""
@@ -251,7 +251,7 @@ class MainScreen(KeyActions, Screen[None]):
                 run.begin()
         if self.typing:
             self.action_leave_prompt()
-        self._update_phase()
+        self._update_screen_state()
 
     def stop_all(self) -> None:
         """Stop every run the keys can steer."""
@@ -279,7 +279,7 @@ class MainScreen(KeyActions, Screen[None]):
 
     @on(RunEvent)
     def _run_event(self, msg: RunEvent) -> None:
-        self._update_phase()
+        self._update_screen_state()
 
     @on(RunFinished)
     async def _run_finished(self, msg: RunFinished) -> None:
@@ -295,7 +295,7 @@ class MainScreen(KeyActions, Screen[None]):
         run.finished = True
         if self._gc.release(run):
             self.set_timer(2.0, self._gc.collect_if_idle)
-        self._update_phase()
+        self._update_screen_state()
         self.refresh_status()
 
     def _reference(self, run: Run) -> str:
@@ -358,10 +358,10 @@ class MainScreen(KeyActions, Screen[None]):
         return self._status_text
 
     # ----- keys -------------------------------------------------------------------------
-    def _update_phase(self) -> None:
-        self.phase = phase_of(self.runs)  # the footer refreshes only if it changed
+    def _update_screen_state(self) -> None:
+        self.screen_state = screen_state(self.runs)  # the footer refreshes only if it changed
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.typing and action not in ("escape", "leave_prompt"):
             return False  # letters type into the box: not keys now
-        return key_state(action, self.phase, hide=self.narrow)
+        return key_state(action, self.screen_state, hide=self.narrow)

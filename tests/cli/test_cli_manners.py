@@ -10,11 +10,11 @@ import os
 import shlex
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import typer
+from terminal import Tmux
 
 from s1_cli.main import app, main
 
@@ -158,31 +158,26 @@ def _vllm_in_tmux(
 ) -> tuple[str, list[str]]:
     """Run `s1 ARGV` on vLLM in a tmux terminal until it exits (after `ready` is on the
     screen and `ready_url` answers, Ctrl-C); returns the exit code and every screen seen."""
-    sock = f"s1vllm-{os.getpid()}-{argv[0]}"
-    done = tmp_path / "exit-code"
+    t = Tmux(f"s1vllm-{os.getpid()}-{argv[0]}")
     argv = [sys.executable, "-m", "s1_cli.main", *argv, "--backend", "vllm"]
-    env = f"env -u COLUMNS -u LINES HF_HUB_OFFLINE=1 S1_DATA_DIR={shlex.quote(str(tmp_path))}"
-    shell = f"cd {shlex.quote(os.getcwd())} && {env} {shlex.join(argv)}; echo $? > {done}; sleep 5"
-
-    def tmux(*args: str) -> str:
-        p = subprocess.run(["tmux", "-L", sock, *args], capture_output=True, text=True)
-        return p.stdout
-
-    tmux("-f", "/dev/null", "new-session", "-d", "-s", "s1", "-x", "120", "-y", "40", shell)
+    env = f"HF_HUB_OFFLINE=1 S1_DATA_DIR={shlex.quote(str(tmp_path))}"
+    t.start(f"{env} {shlex.join(argv)}", tmp_path / "exit-code", 120, 40, linger=5)
     screens: list[str] = []
+    pending = [ready]
+
+    def look() -> None:
+        screens.append(t.screen())
+        want = pending[0]
+        if want and want in screens[-1] and (ready_url is None or _answers(ready_url)):
+            t.keys("C-c")
+            pending[0] = None
+
     try:
-        deadline = time.monotonic() + 400
-        while not done.exists():
-            assert time.monotonic() < deadline, "\n".join(screens[-1:])
-            screens.append(tmux("capture-pane", "-p", "-t", "s1"))
-            if ready and ready in screens[-1] and (ready_url is None or _answers(ready_url)):
-                tmux("send-keys", "-t", "s1", "C-c")
-                ready = None
-            time.sleep(0.2)
-        screens.append(tmux("capture-pane", "-p", "-t", "s1"))
+        code = t.exit_code(400, each=look)
+        screens.append(t.screen())
     finally:
-        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
-    return done.read_text().strip(), screens
+        t.kill()
+    return code, screens
 
 
 def test_vllm_says_it_is_stopping_and_keeps_its_triton_line_off_the_terminal(tmp_path):

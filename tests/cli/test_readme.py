@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from terminal import Tmux
 
 
 def ctrl_c_reaches_it() -> None:
@@ -216,36 +217,6 @@ def test_readme_line(lang: str, line: str, workdir: Path, env: dict[str, str]) -
 Q = "How many times can 3 be taken from 22?"
 
 
-class Tmux:
-    def __init__(self, socket: str) -> None:
-        self.socket = socket
-
-    def __call__(self, *args: str) -> str:
-        p = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20
-        )
-        if p.returncode != 0:
-            raise AssertionError(f"tmux {args[0]} failed: {p.stderr}")
-        return p.stdout
-
-    def screen(self) -> str:
-        return self("capture-pane", "-p", "-t", "s1")
-
-    def keys(self, *keys: str, literal: bool = False) -> None:
-        self("send-keys", "-t", "s1", *(["-l"] if literal else []), *keys)
-
-    def wait_for(self, *needles: str, timeout: float = 600.0, until=None) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.screen()
-            flat = text.replace("\n", "")
-            if all(n in text or n in flat for n in needles) and (until is None or until(text)):
-                return text
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{needles} not on the screen:\n{text}")
-            time.sleep(0.2)
-
-
 def ask_see_wait_quit(t: Tmux, backend: str) -> None:
     """Ask the example question, see the answer, force a Wait after it, see the new end."""
     t.wait_for(f"tiny-s1 · {backend}", "ready")
@@ -318,29 +289,19 @@ TUI = {
 
 def run_tui(line: str, workdir: Path, env: dict[str, str]) -> None:
     script, backend = TUI[line]
-    t = Tmux(f"s1readme-{os.getpid()}")
-    done = workdir / "tui-exit-code"
-    done.unlink(missing_ok=True)
+    t = Tmux(f"s1readme-{os.getpid()}", wait=600.0)
     keep = ("PATH", "HOME", "S1_DATA_DIR", "S1_CONFIG", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
     exports = " ".join(f"{k}={shlex.quote(env[k])}" for k in keep if k in env)
-    shell = (
-        f"cd {shlex.quote(str(workdir))} && env -u COLUMNS -u LINES {exports} "
-        f"TERM=xterm-256color COLORTERM=truecolor bash -c {shlex.quote(line)}; echo $? > {done}"
-    )
-    t("-f", "/dev/null", "new-session", "-d", "-s", "s1", "-x", "140", "-y", "40", shell)
-    t("resize-window", "-t", "s1", "-x", "140", "-y", "40")
+    shell = f"{exports} TERM=xterm-256color COLORTERM=truecolor bash -c {shlex.quote(line)}"
+    t.start(shell, workdir / "tui-exit-code", 140, 40, cwd=str(workdir))
     try:
         script(t, backend)
         screen = t.screen()
         assert "WARNING" not in screen and "Traceback" not in screen, screen  # no log lines
         t.keys("q")
-        deadline = time.monotonic() + 60
-        while not done.exists():
-            assert time.monotonic() < deadline, "s1 tui did not quit:\n" + t.screen()
-            time.sleep(0.2)
-        assert done.read_text().strip() == "0"
+        assert t.exit_code(60) == "0"
     finally:
-        subprocess.run(["tmux", "-L", t.socket, "kill-server"], capture_output=True)
+        t.kill()
 
 
 # ----- s1 serve, in the background for the blocks after it ----------------------------------

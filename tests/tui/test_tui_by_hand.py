@@ -14,7 +14,7 @@ from textual.widgets import Input
 
 from s1_engine.engine import DEFAULT_MODEL_EXAMPLE as Q22
 from s1_tui.fakes import FakeSession
-from s1_tui.phase import Phase
+from s1_tui.screen_state import ScreenState
 from s1_tui.widgets.prompt import PromptBox
 
 from .conftest import SIZES, ask, finished, kinds, make_app, said, until
@@ -33,7 +33,7 @@ async def test_at_a_pace_of_10_e_pressed_2s_after_asking_ends_thinking(embedded,
         await ask(pilot, Q22)
         assert not isinstance(app.focused, PromptBox)  # the letters steer now
         await asyncio.sleep(2.0)  # a hand on the keys
-        assert app.main.phase is Phase.THINKING  # at full speed it would be long done
+        assert app.main.screen_state is ScreenState.THINKING  # at full speed it would be long done
         await pilot.press("e")
         await finished(pilot, 60)
         run = app.main.runs[0]

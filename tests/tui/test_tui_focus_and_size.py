@@ -13,7 +13,7 @@ from textual.widgets._footer import FooterKey
 
 from s1_tui.app import S1App
 from s1_tui.fakes import FakeSession
-from s1_tui.phase import Phase
+from s1_tui.screen_state import ScreenState
 from s1_tui.screens.help import help_markdown
 from s1_tui.screens.main import WHAT
 from s1_tui.widgets.prompt import PromptBox
@@ -69,7 +69,7 @@ async def test_new_help_quit_and_the_phase_stay_on_screen(size):
     src = FakeSession(tokens=100_000, rate=500)
     async with app.run_test(size=size) as pilot:
         app.main.show_source(src, "How many times can 3 be taken from 22?", session=src)
-        await until(pilot, lambda: app.main.phase is Phase.THINKING, 10, "thinking")
+        await until(pilot, lambda: app.main.screen_state is ScreenState.THINKING, 10, "thinking")
         await until(pilot, lambda: "end_thinking" in footer(app), 10, "the footer")
         keys = footer(app)
         for action in ("new_question", "help", "quit_key", "wait_now", "end_thinking", "stop"):

@@ -9,38 +9,12 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-
-
-class Tmux:
-    def __init__(self, socket: str) -> None:
-        self.socket = socket
-
-    def __call__(self, *args: str) -> str:
-        p = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20
-        )
-        if p.returncode != 0:
-            raise AssertionError(f"tmux {args[0]} failed: {p.stderr}")
-        return p.stdout
-
-    def screen(self) -> str:
-        return self("capture-pane", "-p", "-t", "s1")
-
-    def wait_for(self, *needles: str, timeout: float = 60.0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.screen()
-            if all(n in text for n in needles):
-                return text
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{needles} not on the screen:\n{text}")
-            time.sleep(0.2)
+from terminal import Tmux
 
 
 def s1_command() -> list[str]:
@@ -75,31 +49,24 @@ def test_s1_tui_in_tmux(tiny_model, tmp_path, private_dirs):
         "COLORTERM": "truecolor",
     }
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-    done = tmp_path / "exit-code"
-    shell = f"cd {shlex.quote(os.getcwd())} && env -u COLUMNS -u LINES {exports} {shlex.join(argv)}; echo $? > {done}"
     # wide enough that the status line keeps every cause (a narrower one shortens them)
-    tmux("-f", "/dev/null", "new-session", "-d", "-s", "s1", "-x", "160", "-y", "40", shell)
-    tmux("resize-window", "-t", "s1", "-x", "160", "-y", "40")
+    tmux.start(f"{exports} {shlex.join(argv)}", tmp_path / "exit-code", 160, 40)
     try:
         screen = tmux.wait_for("scripted · hf", "ready", timeout=90)
         assert "Ask a question" in screen
-        tmux("send-keys", "-t", "s1", "-l", "What is 1+2?")
-        tmux("send-keys", "-t", "s1", "Enter")
+        tmux.keys("What is 1+2?", literal=True)
+        tmux.keys("Enter")
         tmux.wait_for("ua ub uc ua ub uc", "thinking")
-        tmux("send-keys", "-t", "s1", "w")
+        tmux.keys("w")
         screen = tmux.wait_for("⟪Wait · user⟫", timeout=30)
-        tmux("send-keys", "-t", "s1", "e")
+        tmux.keys("e")
         screen = tmux.wait_for("⟪end of", "xa xb xc", "done: stop", timeout=30)
         assert "Wait 1 (user 1)" in screen
         assert "end 1 (user" in screen and "end of thinking · user" in screen, screen
-        tmux("send-keys", "-t", "s1", "q")
-        deadline = time.monotonic() + 30
-        while not done.exists():
-            assert time.monotonic() < deadline, "s1 tui did not quit:\n" + tmux.screen()
-            time.sleep(0.2)
-        assert done.read_text().strip() == "0"
+        tmux.keys("q")
+        assert tmux.exit_code() == "0"
     finally:
-        subprocess.run(["tmux", "-L", tmux.socket, "kill-server"], capture_output=True)
+        tmux.kill()
     history = (private_dirs / "history.jsonl").read_text().splitlines()
     assert len(history) == 1
 
@@ -122,30 +89,21 @@ def test_by_hand_at_a_pace_in_a_small_and_a_large_terminal(size, tmp_path, priva
         "COLORTERM": "truecolor",
     }
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-    done = tmp_path / "exit-code"
-    shell = f"cd {shlex.quote(os.getcwd())} && env -u COLUMNS -u LINES {exports} {shlex.join(argv)}; echo $? > {done}"
-    tmux(
-        "-f", "/dev/null", "new-session", "-d", "-s", "s1", "-x", str(cols), "-y", str(rows), shell
-    )
-    tmux("resize-window", "-t", "s1", "-x", str(cols), "-y", str(rows))
+    tmux.start(f"{exports} {shlex.join(argv)}", tmp_path / "exit-code", cols, rows)
     try:
         screen = tmux.wait_for("pace 10/s", "│ thinking", question, timeout=120)
         time.sleep(2.0)
-        tmux("send-keys", "-t", "s1", "e")
+        tmux.keys("e")
         screen = tmux.wait_for("done: stop", "Final Answer", timeout=60)
         footer = screen.rstrip("\n").splitlines()[-1]
         for key in ("n New", "f1 Help", "q Quit"):
             assert key in footer, screen
         assert "end 1" in screen.splitlines()[-2], screen
         assert all(len(line) <= cols for line in screen.splitlines())
-        tmux("send-keys", "-t", "s1", "q")
-        deadline = time.monotonic() + 30
-        while not done.exists():
-            assert time.monotonic() < deadline, "s1 tui did not quit:\n" + tmux.screen()
-            time.sleep(0.2)
-        assert done.read_text().strip() == "0"
+        tmux.keys("q")
+        assert tmux.exit_code() == "0"
     finally:
-        subprocess.run(["tmux", "-L", tmux.socket, "kill-server"], capture_output=True)
+        tmux.kill()
     (record,) = [json.loads(x) for x in (private_dirs / "history.jsonl").read_text().splitlines()]
     assert record["prompt"] == question
     ends = [e for e in record["events"] if e["kind"] == "end_thinking"]

@@ -1,4 +1,4 @@
-"""Which keys apply when: the phase of the runs (pure), and the footer following it."""
+"""Which keys apply when: the state of the screen's runs (pure), and the footer following it."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from textual.widgets._footer import FooterKey
 
 from s1_engine.events import Event, TokenDelta
 from s1_tui.fakes import FakeSession
-from s1_tui.phase import Phase, key_state, phase_of
 from s1_tui.run import ReplaySource, Run
+from s1_tui.screen_state import ScreenState, key_state, screen_state
 
 from .conftest import SIZE, ask, finished, kinds, make_app, until
 
@@ -39,32 +39,34 @@ ANSWERING = THINKING + (Event("end_thinking", "user", 1, "", 1),)
 DONE = ANSWERING + (Event("finish", "model", 3, "stop"),)
 
 
-def test_phase_of_the_runs():
-    assert phase_of([]) is Phase.IDLE
-    assert phase_of([run_of()]) is Phase.THINKING  # before its first token
-    assert phase_of([run_of(*THINKING)]) is Phase.THINKING
-    assert phase_of([run_of(*ANSWERING)]) is Phase.ANSWERING
-    assert phase_of([run_of(*ANSWERING), run_of(*THINKING)]) is Phase.THINKING
-    assert phase_of([run_of(*DONE)]) is Phase.DONE  # ended, not yet settled: no keys
-    assert phase_of([run_of(*DONE, finished=True)]) is Phase.DONE  # the fake cannot reopen
+def test_the_screen_state_of_the_runs():
+    assert screen_state([]) is ScreenState.IDLE
+    assert screen_state([run_of()]) is ScreenState.THINKING  # before its first token
+    assert screen_state([run_of(*THINKING)]) is ScreenState.THINKING
+    assert screen_state([run_of(*ANSWERING)]) is ScreenState.ANSWERING
+    assert screen_state([run_of(*ANSWERING), run_of(*THINKING)]) is ScreenState.THINKING
+    assert screen_state([run_of(*DONE)]) is ScreenState.DONE  # ended, not yet settled: no keys
+    assert (
+        screen_state([run_of(*DONE, finished=True)]) is ScreenState.DONE
+    )  # the fake cannot reopen
     reopenable = run_of(*DONE, session=Reopenable(), finished=True)
-    assert phase_of([reopenable]) is Phase.ANSWERED
-    assert phase_of([reopenable, run_of(*ANSWERING)]) is Phase.ANSWERING
+    assert screen_state([reopenable]) is ScreenState.ANSWERED
+    assert screen_state([reopenable, run_of(*ANSWERING)]) is ScreenState.ANSWERING
     replay = Run("q", ReplaySource([]))  # no session: no key steers it
-    assert phase_of([replay]) is Phase.DONE
+    assert screen_state([replay]) is ScreenState.DONE
 
 
 @pytest.mark.parametrize(
     "phase, enabled",
     [
-        (Phase.IDLE, set()),
-        (Phase.THINKING, set(STEERING) | {"follow"}),
-        (Phase.ANSWERING, {"wait_now", "inject", "stop", "follow"}),
-        (Phase.ANSWERED, {"wait_now", "follow"}),
-        (Phase.DONE, {"follow"}),
+        (ScreenState.IDLE, set()),
+        (ScreenState.THINKING, set(STEERING) | {"follow"}),
+        (ScreenState.ANSWERING, {"wait_now", "inject", "stop", "follow"}),
+        (ScreenState.ANSWERED, {"wait_now", "follow"}),
+        (ScreenState.DONE, {"follow"}),
     ],
 )
-def test_keys_that_apply_in_each_phase(phase, enabled):
+def test_keys_that_apply_in_each_state(phase, enabled):
     for action in [*STEERING, "follow"]:
         assert key_state(action, phase) is (True if action in enabled else None), action
     for action in [*STEERING, "follow"]:  # a narrow footer leaves them out instead
@@ -90,12 +92,12 @@ async def test_the_footer_follows_the_phase_by_itself():
         assert not footer_enabled(app, "end_thinking") and not footer_enabled(app, "wait_now")
         src = FakeSession(tokens=100_000, rate=500)
         main.show_source(src, "q", session=src)
-        await until(pilot, lambda: main.phase is Phase.THINKING, 5, "thinking")
+        await until(pilot, lambda: main.screen_state is ScreenState.THINKING, 5, "thinking")
         await until(pilot, lambda: footer_enabled(app, "end_thinking"), 5, "End in the footer")
         assert footer_enabled(app, "wait_now") and footer_enabled(app, "stop")
         await pilot.press("e")
         await finished(pilot, 20)
-        assert main.phase is Phase.DONE
+        assert main.screen_state is ScreenState.DONE
         await until(pilot, lambda: not footer_enabled(app, "stop"), 5, "Stop greyed out")
         assert not footer_enabled(app, "end_thinking") and not footer_enabled(app, "wait_now")
 
@@ -120,7 +122,7 @@ async def test_w_after_the_answer_reopens_thinking_and_the_view_reads_on(hf_engi
         main = app.main
         run = main.runs[0]
         assert run.trace.thinking_tokens == 10 and run.view.answer.text.strip() == "xa xb xc"
-        assert main.phase is Phase.ANSWERED
+        assert main.screen_state is ScreenState.ANSWERED
         assert main.check_action("wait_now", ()) is True
         assert main.check_action("end_thinking", ()) is None
         await pilot.press("w")
