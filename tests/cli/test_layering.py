@@ -93,3 +93,40 @@ def test_no_module_is_too_long():
         if (n := len(p.read_text().splitlines())) > MAX_LINES
     }
     assert not long
+
+
+def _attributes(package: str):
+    """(module, line, attribute, base expression) of every `x.attr` with x not self/cls."""
+    for path in modules(package):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Attribute):
+                continue
+            base = node.value
+            if isinstance(base, ast.Name) and base.id in ("self", "cls"):
+                continue
+            yield path.relative_to(ROOT), node.lineno, node.attr, ast.unparse(base)
+
+
+@pytest.mark.parametrize("package", [p for p in OURS if p != "s1_engine"])
+def test_front_ends_use_the_engines_public_seam(package):
+    """Outside s1_engine nothing reaches into an engine or a session: no `.machine`, no
+    `._loop`, no engine's `.backend` (settings and snapshots may have a `backend` field)."""
+    bad = [
+        f"{path}:{line} {base}.{attr}"
+        for path, line, attr, base in _attributes(package)
+        if attr in ("machine", "_loop")
+        or (attr == "backend" and any(w in base for w in ("engine", "session")))
+        and "settings" not in base
+    ]
+    assert not bad, bad
+
+
+def test_the_console_reads_no_private_attribute_of_another_object():
+    """s1_tui uses Textual's public API only (a private `_pending` of MarkdownStream broke
+    on a Textual release): no `x._name` for any x but self."""
+    bad = [
+        f"{path}:{line} {base}.{attr}"
+        for path, line, attr, base in _attributes("s1_tui")
+        if attr.startswith("_") and not attr.startswith("__")
+    ]
+    assert not bad, bad
