@@ -31,19 +31,15 @@ class SessionState:
     can_reopen: bool = False  # a Wait after the answer would think on
 
 
-@runtime_checkable
-class SessionLike(Protocol):
-    """One request: its stream, its result, and the interventions on it."""
+class ItemSource(Protocol):
+    """Anything whose stream items a reader can follow: a session, a replay, a fake."""
 
-    id: str | None
+    def stream(self, skip: int = 0) -> AsyncIterator[StreamItem]: ...
 
-    @property
-    def state(self) -> SessionState: ...
 
-    @property
-    def done(self) -> bool: ...
-
-    def begin(self) -> None: ...
+class Steerable(ItemSource, Protocol):
+    """The interventions on a running request (each applied at its next token): what the
+    console's keys and the server's control route call."""
 
     def force_wait(self, text: str | None = None, now: bool = True) -> None: ...
 
@@ -57,13 +53,26 @@ class SessionLike(Protocol):
 
     def set_ignore_str(self, ignore_str: str | tuple[str, ...]) -> None: ...
 
+
+@runtime_checkable
+class SessionLike(Steerable, Protocol):
+    """One request: its stream, its result, and the interventions on it."""
+
+    id: str | None
+
+    @property
+    def state(self) -> SessionState: ...
+
+    @property
+    def done(self) -> bool: ...
+
+    def begin(self) -> None: ...
+
     def result(self, timeout: float | None = None) -> Result: ...
 
     async def aresult(self) -> Result: ...
 
     def items(self) -> list[StreamItem]: ...
-
-    def stream(self, skip: int = 0) -> AsyncIterator[StreamItem]: ...
 
     def stream_batches(self) -> AsyncIterator[list[StreamItem]]: ...
 
@@ -76,6 +85,7 @@ class EngineLike(Protocol):
 
     model: str
     backend_name: str
+    max_model_len: int
 
     def start(
         self,
@@ -95,3 +105,5 @@ class EngineLike(Protocol):
     ) -> list[Result]: ...
 
     def close(self) -> None: ...
+
+    def describe(self) -> dict[str, Any]: ...

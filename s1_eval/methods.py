@@ -31,10 +31,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from s1_engine.errors import S1Error
 from s1_engine.policy import BudgetPolicy, parse_ignore_str
+
+if TYPE_CHECKING:
+    from s1_engine.engine import Engine
 
 TOKEN_PROMPT = "Think for up to {budget} tokens."
 STEP_PROMPT = "Think for up to {steps} steps."
@@ -285,7 +288,7 @@ def fits(result: Any, stated_tokens: int) -> bool:
     return ended_by_model and result.thinking_tokens <= stated_tokens
 
 
-def stop_format(engine: Any, format_name: str | None, stop: str) -> str:
+def stop_format(engine: Engine, format_name: str | None, stop: str) -> str:
     """The name of the engine's format (or `format_name`) with `stop` as one more way to end
     thinking (a model end, as the reference's ``until_thinking``), registered once."""
     from s1_engine.formats import register_format
@@ -319,7 +322,7 @@ class Drawn:
 
 
 async def draw_until_fit(
-    engine: Any, prompt: str, policy: BudgetPolicy, point: Point, fmt: str | None
+    engine: Engine, prompt: str, policy: BudgetPolicy, point: Point, fmt: str | None
 ) -> tuple[Any, Any, Drawn]:
     """Rejection: draw until one sample ends its thinking within the stated budget, at most
     `point.draws` (one at temperature 0, where every draw would be the same). Returns the

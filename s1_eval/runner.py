@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from s1_engine.errors import S1Error
 from s1_engine.policy import BudgetPolicy
@@ -29,6 +29,9 @@ from .grading import grade
 from .methods import Drawn, Point, Prompts
 from .metrics import summarize
 from .tasks import TaskItem, format_prompt
+
+if TYPE_CHECKING:
+    from s1_engine.engine import Engine
 
 SAMPLES = "samples.jsonl"
 SUMMARY = "summary.json"
@@ -251,7 +254,7 @@ def _clear(out: Path) -> None:
         (out / name).unlink(missing_ok=True)
 
 
-def run_identity(engine: Any, spec: EvalSpec) -> dict[str, Any]:
+def run_identity(engine: Engine, spec: EvalSpec) -> dict[str, Any]:
     """What makes two runs' results one set: a folder holds results of one identity."""
     base = spec.policies[0]
     return {
@@ -268,7 +271,7 @@ def run_identity(engine: Any, spec: EvalSpec) -> dict[str, Any]:
 
 
 def run_eval(
-    engine: Any,
+    engine: Engine,
     spec: EvalSpec,
     out: str | Path | RunFolder,
     on_progress: Callable[[Progress], None] | None = None,
@@ -287,7 +290,7 @@ def run_eval(
 
 
 def _run_claimed(
-    engine: Any,
+    engine: Engine,
     spec: EvalSpec,
     folder: RunFolder,
     on_progress: Callable[[Progress], None] | None,
@@ -356,7 +359,7 @@ def write_outputs(out: Path, summary: dict[str, Any]) -> None:
 
 
 async def _run_jobs(
-    engine: Any,
+    engine: Engine,
     spec: EvalSpec,
     jobs: list[Job],
     writer: SampleWriter,

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from s1_engine.errors import S1Error
 from s1_engine.policy import parse_budget, parse_ignore_str
 
 from .errors import RequestError
 from .schema import Control
+
+if TYPE_CHECKING:
+    from s1_engine.protocols import Steerable
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,6 @@ def check(c: Control) -> Action:
     return action
 
 
-def apply(session: Any, c: Control) -> None:
+def apply(session: Steerable, c: Control) -> None:
     """Queue one checked intervention on a live session."""
     check(c).apply(session, c)

@@ -9,11 +9,14 @@ prompt that opens and closes thinking itself is an answer to continue, and is le
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from s1_engine.policy import BudgetPolicy
 
 from .errors import RequestError
+
+if TYPE_CHECKING:
+    from s1_engine.engine import Engine
 
 
 def _one_prompt(prompt: Any) -> Any:
@@ -27,7 +30,7 @@ def _one_prompt(prompt: Any) -> Any:
 
 
 def completion_ids(
-    engine: Any, prompt: Any, format_name: str | None
+    engine: Engine, prompt: Any, format_name: str | None
 ) -> tuple[list[int], dict[str, Any]]:
     """The prompt's token ids (with the thinking start where it lacks one), and what the
     response should say about it."""

@@ -14,7 +14,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -42,6 +42,10 @@ from .responses import (
 from .schema import ChatRequest, CompletionRequest, Control, chat_messages, parse_body
 from .stream import FINISH_REASONS, StreamSpec, error_text, sse, summary, usage
 from .visible import Visible, first_stop
+
+if TYPE_CHECKING:
+    from s1_engine.engine import Engine
+    from s1_engine.protocols import SessionLike
 
 
 @dataclass
@@ -84,7 +88,7 @@ async def read_json(request: Request, limit: int) -> Any:
 
 
 class OpenAIServing:
-    def __init__(self, engine: Any, config: ServeConfig) -> None:
+    def __init__(self, engine: Engine, config: ServeConfig) -> None:
         self.engine = engine
         self.config = config
         self.registry = Registry()
@@ -248,7 +252,7 @@ class OpenAIServing:
             raise RequestError(f"generation failed: {error_text(result)}", status=500)
         return self._response(session, result, rid, created, kind, plan, extra)
 
-    def _release(self, session: Any, rid: str) -> None:
+    def _release(self, session: SessionLike, rid: str) -> None:
         """The request is over for its client: if the engine still runs it (the client went
         away, or the server is stopping), stop it now, which aborts its backend request."""
         gone = not session.done
@@ -258,7 +262,7 @@ class OpenAIServing:
 
     def _response(
         self,
-        session: Any,
+        session: SessionLike,
         r: Result,
         rid: str,
         created: int,
@@ -297,7 +301,7 @@ class OpenAIServing:
         return Completion(**common, choices=[choice_c], s1=s1)
 
 
-async def _watch_stops(session: Any, stops: tuple[str, ...]) -> None:
+async def _watch_stops(session: SessionLike, stops: tuple[str, ...]) -> None:
     """A request answered whole: stop it in the engine once its answer holds a stop string."""
     v = Visible(stops=stops)
     async for item in session.stream():
@@ -307,7 +311,7 @@ async def _watch_stops(session: Any, stops: tuple[str, ...]) -> None:
             return
 
 
-async def _result_unless_gone(request: Request, session: Any) -> Result | None:
+async def _result_unless_gone(request: Request, session: SessionLike) -> Result | None:
     """The request's result, or None if its client disconnects first."""
 
     async def gone() -> None:

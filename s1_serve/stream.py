@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from s1_engine.events import Event, Result
 
@@ -33,6 +33,9 @@ from .responses import (
 )
 from .visible import Visible, event_model
 from .wire import item_to_wire
+
+if TYPE_CHECKING:
+    from s1_engine.protocols import SessionLike
 
 FINISH_REASONS = {"stop": "stop", "length": "length", "stopped": "stop"}
 
@@ -159,7 +162,10 @@ class _Writer:
 
 
 async def sse(
-    session: Any, spec: StreamSpec, budget: Callable[[], int | str], release: Callable[[], None]
+    session: SessionLike,
+    spec: StreamSpec,
+    budget: Callable[[], int | str],
+    release: Callable[[], None],
 ) -> AsyncIterator[str]:
     """The SSE lines of one streaming request, in chunks as `Session.stream_batches()`
     delivers its items; `release()` when it ends or its client goes away."""

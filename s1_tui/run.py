@@ -1,9 +1,9 @@
 """One request on screen: where its items come from, how far it got, what it records.
 
 A `Run` is plain data (no Textual): the `RunView` that shows it consumes its source and
-keeps it up to date. Sessions are reached through two small protocols, `ItemSource`
-(anything with `stream(skip)`: a replay, a fake) and `Steerable` (the public control
-surface of `s1_engine.Session`), and what a session knows of its request only through its
+keeps it up to date. Sessions are reached through two small protocols of
+`s1_engine.protocols`, `ItemSource` (anything with `stream(skip)`: a replay, a fake) and
+`Steerable` (the public control surface of a session), and what a session knows of its request only through its
 public `state` (`machine_facts`), which local and remote sessions both have.
 """
 
@@ -13,12 +13,12 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from s1_engine import events as ev
 from s1_engine.events import Event, Result, StreamItem
 from s1_engine.policy import BudgetPolicy
-from s1_engine.protocols import SessionState
+from s1_engine.protocols import ItemSource, SessionState, Steerable
 
 from .status import RunFigures
 from .trace import Trace, item_from_dict
@@ -27,25 +27,6 @@ if TYPE_CHECKING:
     from s1_eval.grading import Grade
 
     from .widgets.run_view import RunView
-
-
-class ItemSource(Protocol):
-    """Anything whose items a run view can show: a session, a replay, a fake."""
-
-    def stream(self, skip: int = 0) -> AsyncIterator[StreamItem]: ...
-
-
-class Steerable(ItemSource, Protocol):
-    """What the keys call: `s1_engine.session.Session`'s public control methods (each
-    queued to the engine loop and applied to its `BudgetForcer` at the next token), or
-    `fakes.FakeSession`'s."""
-
-    def force_wait(self, text: str | None = None, now: bool = True) -> None: ...
-    def end_thinking(self) -> None: ...
-    def inject(self, text: str) -> None: ...
-    def stop(self) -> None: ...
-    def set_budget(self, budget: int | str) -> None: ...
-    def set_ignore_str(self, ignore_str: str | tuple[str, ...]) -> None: ...
 
 
 @dataclass(frozen=True)
