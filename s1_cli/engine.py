@@ -12,17 +12,17 @@ from s1_engine.settings import EngineOptions
 
 
 def start_engine(
-    opts: EngineOptions, command: str, seed: int = 0, workload: str = "live", line: bool = True
+    opts: EngineOptions, command: str, seed: int = 0, concurrency: str = "one", line: bool = True
 ) -> Any:
     """Build the engine for `command`: a spinner while it loads (unless `line` is off),
     its logs in a file under the data dir (on the terminal with --verbose), their tail in
     any start error."""
     if opts.verbose:
-        return opts.build(seed, workload)
+        return opts.build(seed, concurrency)
     log = EngineLog.new(command)
     text = f"loading {opts.model or 'the embedded model'} (log: {log.path})"
     with loading_line(text) if line else contextlib.nullcontext():
-        return opts.build(seed, workload, log)
+        return opts.build(seed, concurrency, log)
 
 
 def stop_engine(engine: Any) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .backends import Workload, make_backend, resolve_backend_name
+from .backends import Concurrency, make_backend, resolve_backend_name
 from .detok import codec
 from .engine_base import EngineBase
 from .enginelog import EngineLog
@@ -77,17 +77,17 @@ class Engine(EngineBase):
         max_model_len: int | None = None,
         seed: int = 0,
         engine_args: dict[str, Any] | None = None,
-        workload: Workload = "live",
+        concurrency: Concurrency = "one",
         log: EngineLog | None = None,
     ) -> None:
-        """`workload` picks the backend under "auto" (live: one request at a time; batch:
-        many). With `log`, the engine's own output (vLLM's logs, its processes' prints)
+        """`concurrency` picks the backend under "auto" (one request at a time, as a
+        console asks; or many, as an evaluation or a server). With `log`, the engine's own output (vLLM's logs, its processes' prints)
         goes to that file instead of the terminal, and a start-up error carries its tail."""
         self.model = str(model) if model else default_model()
         if os.path.sep in self.model and not os.path.exists(self.model):
             raise S1Error(f"no model folder at {self.model!r}", "check the path given to --model")
         self.log = log
-        self.backend_name = resolve_backend_name(backend, workload, bool(engine_args))
+        self.backend_name = resolve_backend_name(backend, concurrency, bool(engine_args))
         if self.backend_name == "hf" and engine_args:
             names = ", ".join(sorted(engine_args))
             raise S1Error(

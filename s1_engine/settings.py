@@ -93,7 +93,7 @@ class EngineOptions:
             args[key.strip().replace("-", "_")] = _literal(raw.strip())
         return args
 
-    def build(self, seed: int = 0, workload: str = "live", log: Any = None) -> Any:
+    def build(self, seed: int = 0, concurrency: str = "one", log: Any = None) -> Any:
         """The Engine these settings describe (`log`: an EngineLog for its own output)."""
         from .engine import Engine
 
@@ -105,7 +105,7 @@ class EngineOptions:
             max_model_len=self.max_model_len,
             seed=seed,
             engine_args=self.engine_args(),
-            workload=workload,  # type: ignore[arg-type]
+            concurrency=concurrency,  # type: ignore[arg-type]
             log=log,
         )
 

@@ -11,42 +11,47 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .schema import RequestError
 
+if TYPE_CHECKING:
+    from s1_engine.protocols import SessionLike
+
 
 @dataclass
-class Live:
+class Registered:
+    """A request the control endpoint can reach: the id its client sees, its session."""
+
     id: str
-    session: Any  # s1_engine.Session
+    session: SessionLike
 
 
 class Registry:
     def __init__(self, remember: int = 1024) -> None:
-        self._live: dict[str, Live] = {}
+        self._registered: dict[str, Registered] = {}
         self._finished: OrderedDict[str, str] = OrderedDict()
         self._remember = remember
         self._lock = threading.Lock()
 
-    def add(self, live: Live) -> None:
+    def add(self, entry: Registered) -> None:
         with self._lock:
-            self._live[live.id] = live
+            self._registered[entry.id] = entry
 
     def finish(self, request_id: str, reason: str) -> None:
         with self._lock:
-            if self._live.pop(request_id, None) is None:
+            if self._registered.pop(request_id, None) is None:
                 return
             self._finished[request_id] = reason
             while len(self._finished) > self._remember:
                 self._finished.popitem(last=False)
 
-    def get(self, request_id: str) -> Live:
+    def get(self, request_id: str) -> Registered:
         with self._lock:
-            live = self._live.get(request_id)
+            running = self._registered.get(request_id)
             reason = self._finished.get(request_id)
-        if live is not None:
-            return live
+        if running is not None:
+            return running
         if reason is not None:
             raise RequestError(
                 f"request {request_id!r} has finished ({reason}); control a running request",
@@ -66,8 +71,8 @@ class Registry:
 
     def ids(self) -> list[str]:
         with self._lock:
-            return list(self._live)
+            return list(self._registered)
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._live)
+            return len(self._registered)

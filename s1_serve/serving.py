@@ -24,7 +24,7 @@ from s1_engine.events import Result
 from s1_engine.policy import BudgetPolicy
 
 from . import actions
-from .control import Live, Registry
+from .control import Registered, Registry
 from .errors import RequestError
 from .plan import DEFAULT_EFFORT_BUDGETS, Plan, plan_request
 from .prompts import completion_ids, policy_info
@@ -212,7 +212,7 @@ class OpenAIServing:
             actions.apply(session, c)
         rid = f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{uuid.uuid4().hex}"
         created = int(time.time())
-        self.registry.add(Live(rid, session))
+        self.registry.add(Registered(rid, session))
         session.begin()
         if plan.stream:
             spec = StreamSpec(

@@ -197,9 +197,9 @@ class StageBars:
         """The engine factory: `s1_cli.engine.start_engine`, the bars paused meanwhile
         (quiet: no loading line either; the engine's output still goes to its log)."""
         if not self.enabled:
-            return start_engine(opts, "curate", seed=seed, workload="batch", line=False)
+            return start_engine(opts, "curate", seed=seed, concurrency="many", line=False)
         with self._paused():
-            return start_engine(opts, "curate", seed=seed, workload="batch")
+            return start_engine(opts, "curate", seed=seed, concurrency="many")
 
     @contextlib.contextmanager
     def _paused(self) -> Iterator[None]:

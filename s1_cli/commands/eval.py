@@ -96,7 +96,7 @@ def eval_(
         if engine.max_model_len:
             early["max_model_len"] = engine.max_model_len
         folder.check(early, run.overwrite)
-        eng = start_engine(engine, "eval", seed=policy.seed, workload="batch")
+        eng = start_engine(engine, "eval", seed=policy.seed, concurrency="many")
         try:
             with EvalProgressBar(run.task, run.progress) as bar:
                 summary = run_eval(eng, spec, folder, on_progress=bar, overwrite=run.overwrite)

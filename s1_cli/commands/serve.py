@@ -36,7 +36,7 @@ def serve(
     if warning := server.open_warning():
         print(warning, file=sys.stderr)
     # many clients at once: on a CPU-only machine 'auto' takes vLLM, which batches them
-    eng = start_engine(engine, "serve", seed=policy.seed, workload="batch")
+    eng = start_engine(engine, "serve", seed=policy.seed, concurrency="many")
     try:
         from s1_serve.app import create_app
 

@@ -9,7 +9,7 @@ from ..errors import S1Error
 from .base import Backend, Chunk, GenerateRequest
 
 BACKENDS = ("auto", "vllm", "hf")
-Workload = Literal["live", "batch"]
+Concurrency = Literal["one", "many"]  # requests at once: picks the backend under "auto"
 AUTO_HELP = (
     "auto = vLLM on a GPU; on a CPU-only machine, transformers for live work (generate, "
     "tui: one request at a time, answers in seconds where vLLM takes ~50 s to start) and "
@@ -31,7 +31,9 @@ def _has_gpu() -> bool:
         return False
 
 
-def resolve_backend_name(name: str, workload: Workload = "live", vllm_args: bool = False) -> str:
+def resolve_backend_name(
+    name: str, concurrency: Concurrency = "one", vllm_args: bool = False
+) -> str:
     """Which backend `name` means here (see AUTO_HELP for 'auto'; vLLM engine arguments
     given under 'auto' ask for vLLM)."""
     if name not in BACKENDS:
@@ -40,7 +42,7 @@ def resolve_backend_name(name: str, workload: Workload = "live", vllm_args: bool
         return name
     if not _vllm_installed():
         return "hf"
-    if _has_gpu() or workload == "batch" or vllm_args:
+    if _has_gpu() or concurrency == "many" or vllm_args:
         return "vllm"
     return "hf"
 
@@ -66,7 +68,7 @@ __all__ = [
     "Backend",
     "Chunk",
     "GenerateRequest",
-    "Workload",
+    "Concurrency",
     "make_backend",
     "resolve_backend_name",
 ]
