@@ -31,6 +31,7 @@ class StreamState:
     phase: Phase = "pre"
     thinking_tokens: int = 0
     answer_tokens: int = 0
+    output_tokens: int = 0  # every token of the request's output (text before thinking too)
     finish_reason: str = ""
     error: str = ""
     waits: dict[str, int] = field(default_factory=dict)  # cause -> count
@@ -46,6 +47,7 @@ class StreamState:
         self.items += 1
         if isinstance(item, TokenDelta):
             self.thinking_tokens, self.answer_tokens = item.thinking_tokens, item.answer_tokens
+            self.output_tokens += len(item.token_ids)
             if item.segment in self.texts:
                 self.texts[item.segment].append(item.text)
             if item.segment == "think" and self.phase == "pre":

@@ -41,7 +41,7 @@ from .responses import (
 )
 from .schema import ChatRequest, CompletionRequest, Control, chat_messages, parse_body
 from .stream import FINISH_REASONS, StreamSpec, error_text, sse, summary, usage
-from .visible import Visible, first_stop
+from .visible import ANSWER_SEGMENTS, Visible, first_stop
 
 if TYPE_CHECKING:
     from s1_engine.engine import Engine
@@ -276,7 +276,7 @@ class OpenAIServing:
             ids = r.text_ids(*names)
             return dec(ids, skip_special_tokens=False).lstrip() if ids else ""
 
-        reasoning, content = seg("think"), seg("pre", "answer")
+        reasoning, content = seg("think"), seg(*ANSWER_SEGMENTS)
         stopped_by = None
         if plan.stop and (hit := first_stop(content, plan.stop)) is not None:
             content, stopped_by = content[: hit[0]], hit[1]

@@ -11,9 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from s1_engine import events as ev
 from s1_engine.events import Event, StreamItem
+from s1_engine.reducer import StreamState
 
 from .responses import S1Event
+
+# What a client reads as the answer: the text after the thinking, and text a model wrote
+# before it opened any thinking (the only answer a model that never thinks gives). The
+# engine's `Result.answer` is the "answer" segment alone: what graders read.
+ANSWER_SEGMENTS = ("pre", "answer")
 
 
 def first_stop(text: str, stops: tuple[str, ...]) -> tuple[int, str] | None:
@@ -56,34 +63,43 @@ class Piece:
 
 @dataclass
 class Visible:
+    """The client's view of one request: the engine's one reducer (`StreamState`: counts,
+    events, a reopened thinking) and, on top, what only a client needs: texts without
+    leading whitespace, the answer cut at a stop string."""
+
     stops: tuple[str, ...] = ()
+    state: StreamState = field(default_factory=StreamState)
     reasoning: list[str] = field(default_factory=list)
     content: list[str] = field(default_factory=list)
-    events: int = 0
-    completion_tokens: int = 0
-    thinking_tokens: int = 0
     stopped_by: str | None = None
     _started: dict[str, bool] = field(default_factory=lambda: {"think": False, "answer": False})
     _held: str = ""  # answer text that may begin a stop string
 
+    @property
+    def completion_tokens(self) -> int:
+        return self.state.output_tokens
+
+    @property
+    def thinking_tokens(self) -> int:
+        return self.state.thinking_tokens
+
     def take(self, item: StreamItem) -> Piece:
+        index = len(self.state.events)
+        self.state.feed(item)
         if isinstance(item, Event):
-            piece = Piece(event=event_model(item, self.events))
-            self.events += 1
-            if item.kind == "think_start" and item.text == "reopened":
+            piece = Piece(event=event_model(item, index))
+            if item.kind == ev.THINK_START and item.text == "reopened":
                 self.content.clear()
                 self._held = ""
                 self._started["answer"] = False
                 self.stopped_by = None
                 piece.reopened = True
             return piece
-        self.completion_tokens += len(item.token_ids)
-        self.thinking_tokens = item.thinking_tokens
         if item.segment == "think":
             text = self._lstrip("think", item.text)
             self.reasoning.append(text)
             return Piece(reasoning=text)
-        if item.segment not in ("answer", "pre") or self.stopped_by is not None:
+        if item.segment not in ANSWER_SEGMENTS or self.stopped_by is not None:
             return Piece()
         text = self._lstrip("answer", item.text)
         if not self.stops:
