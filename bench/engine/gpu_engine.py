@@ -1,4 +1,5 @@
-"""The engine's GPU figures, in one run on the lent GPU machine (see bench/gpu/README.md).
+"""The engine's GPU figures, in one run on the lent GPU machine (bench/gpu/ carries vLLM
+there; the figures: bench/engine/gpu_engine.md).
 
 Measures, on the vLLM engine with a Qwen2.5-1.5B-shaped model made on the machine
 (real architecture and sizes, random weights except the scripted embedding/LM head,
@@ -6,12 +7,12 @@ see s1_engine.testing.make_scripted_model):
 
 1. the machine's ceilings: device-to-device copy bandwidth and bf16 matmul rate;
 2. budget-forcing overhead: K forced continuations vs one uninterrupted generation
-   of the same tokens (and the reference's lockstep rounds), bench/forcing_overhead.py;
+   of the same tokens (and the reference's lockstep rounds), bench/engine/forcing_overhead.py;
 3. intervention latency: force_wait / end_thinking to the next streamed sampled token;
 4. decode tokens/s at batch 1 (our session, and raw AsyncLLM) against the
    memory-bandwidth limit (weight bytes per token over the measured copy bandwidth).
 
-    python bench/gpu_engine.py --out $OUT
+    python bench/engine/gpu_engine.py --out $OUT
 """
 
 from __future__ import annotations

@@ -163,7 +163,7 @@ def run_raw(engine, prompt_ids: list[list[int]], n_tokens: int) -> float:
 
 
 def run_lockstep(engine, prompt_ids, policy) -> float:
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "eval"))
     from eval_lockstep import _lockstep, machine
 
     machines = [machine(engine, ids, policy) for ids in prompt_ids]

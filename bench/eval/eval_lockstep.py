@@ -19,8 +19,8 @@ extra layers for real per-token compute. Thinking is sampled (seeded, temperatur
 a sampled token off the scripted chain restarts the thinking chain. The answer is greedy.
 Token counts are checked to be identical, request by request.
 
-    python bench/eval_lockstep.py --json bench/eval_lockstep_cpu.json   # bench/eval_lockstep.md
-    python bench/eval_lockstep.py --questions 4 --max-model-len 2048     # longer tails
+    python bench/eval/eval_lockstep.py --json bench/eval/eval_lockstep_cpu.json   # bench/eval/eval_lockstep.md
+    python bench/eval/eval_lockstep.py --questions 4 --max-model-len 2048     # longer tails
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
 os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout's packages
 
 from s1_engine import BudgetForcer, BudgetPolicy, Engine, SamplingConfig  # noqa: E402
 from s1_engine.backends.base import GenerateRequest  # noqa: E402

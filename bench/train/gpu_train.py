@@ -28,8 +28,8 @@ After the last multi-GPU run of the first shape its checkpoint is checked: it lo
 no missing weights, and `s1 generate --model OUT` (the engine, hf backend, one GPU) gives
 the greedy tokens that plain transformers gives for the same weights on one GPU.
 
-    python3 bench/gpu_train.py --out $OUT --runs 1:recipe,1:pf,1:pf-liger,2:best,4:best
-    python3 bench/gpu_train.py --smoke --runs 1:recipe,1:pf,2:pf      # CPU check, tiny shape
+    python3 bench/train/gpu_train.py --out $OUT --runs 1:recipe,1:pf,1:pf-liger,2:best,4:best
+    python3 bench/train/gpu_train.py --smoke --runs 1:recipe,1:pf,2:pf      # CPU check, tiny shape
 """
 
 from __future__ import annotations
@@ -47,9 +47,8 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[2]  # the repository
+sys.path[:0] = [str(ROOT), str(ROOT / "bench" / "engine")]  # its packages; gpu_engine
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
