@@ -178,18 +178,31 @@ def _request(tag: str, i: int, s) -> GenerateRequest:
     )
 
 
+async def _collect(backend, req: GenerateRequest) -> tuple[list[int], str | None]:
+    """One backend request's tokens and finish reason, once it finished."""
+    ids: list[int] = []
+    reason = None
+    async for chunk in backend.generate(req):
+        ids.extend(chunk.token_ids)
+        reason = chunk.finish_reason or reason
+    return ids, reason
+
+
+def _deliver(m: BudgetForcer, ids: list[int], reason: str | None) -> None:
+    """Feed a request's tokens to its machine up to the token it cuts at; a request the
+    machine did not cut ends with its finish reason."""
+    for token in ids:
+        if m.feed(token):
+            break
+    else:
+        if reason is not None:
+            m.on_request_end(reason)
+    m.drain()
+
+
 async def _generate_batch(backend, batch) -> list[tuple[list[int], str | None]]:
     """One round: submit every request, return when the last one finished (LLM.generate)."""
-
-    async def one(req: GenerateRequest) -> tuple[list[int], str | None]:
-        ids: list[int] = []
-        reason = None
-        async for chunk in backend.generate(req):
-            ids.extend(chunk.token_ids)
-            reason = chunk.finish_reason or reason
-        return ids, reason
-
-    return await asyncio.gather(*(one(r) for r in batch))
+    return await asyncio.gather(*(_collect(backend, r) for r in batch))
 
 
 async def _lockstep(backend, machines: list[BudgetForcer], tag: str) -> tuple[int, int]:
@@ -213,15 +226,7 @@ async def _lockstep(backend, machines: list[BudgetForcer], tag: str) -> tuple[in
         rounds += 1
         path += max(len(ids) for ids, _ in outs)
         for (i, _), (ids, reason) in zip(steps, outs):
-            m = machines[i]
-            cut = False
-            for token in ids:
-                if m.feed(token):
-                    cut = True
-                    break
-            if not cut and reason is not None:
-                m.on_request_end(reason)
-            m.drain()
+            _deliver(machines[i], ids, reason)
 
 
 async def _free(backend, machines: list[BudgetForcer], tag: str) -> int:
@@ -235,20 +240,9 @@ async def _free(backend, machines: list[BudgetForcer], tag: str) -> int:
             step = m.next_step()
             if step is None:
                 break
-            ids: list[int] = []
-            reason = None
-            async for chunk in backend.generate(_request(tag, i, step)):
-                ids.extend(chunk.token_ids)
-                reason = chunk.finish_reason or reason
+            ids, reason = await _collect(backend, _request(tag, i, step))
             sampled += len(ids)
-            cut = False
-            for token in ids:
-                if m.feed(token):
-                    cut = True
-                    break
-            if not cut and reason is not None:
-                m.on_request_end(reason)
-            m.drain()
+            _deliver(m, ids, reason)
         return sampled
 
     return max(await asyncio.gather(*(drive(i, m) for i, m in enumerate(machines))))
