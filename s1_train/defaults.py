@@ -1,5 +1,5 @@
 """What a run picks where the config leaves a setting open (None): by the hardware, the
-world size and the block size, as measured on an H200 (bench/gpu_train.md).
+world size and the block size, as measured on an H200 (bench/train/gpu_train.md).
 
 Each function takes the config and, where the answer depends on them, the machine
 (`gpu`) and the number of processes (`world`); left out, they are read from here (a GPU

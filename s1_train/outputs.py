@@ -31,7 +31,7 @@ NOT_IDENTITY = {
     "progress",
     "max_steps",
     "overwrite",
-    # how fast, not what: the same loss within rounding (bench/gpu_train.md)
+    # how fast, not what: the same loss within rounding (bench/train/gpu_train.md)
     "loss_kernel",
     "token_metrics",
     "optimizer",

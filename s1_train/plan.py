@@ -3,7 +3,7 @@
 Parameters, bytes a parameter under the sharding, activations of one micro-batch at
 the block size, FSDP's buffers, and how many GPUs of a given memory the run needs.
 The arithmetic, per GPU, bf16 (checked against the peaks measured on an H200 in
-bench/gpu_train.md: within 5%, tests/train/test_train_plan.py):
+bench/train/gpu_train.md: within 5%, tests/train/test_train_plan.py):
 
 - States. One process trains in the model's dtype: weights 2 + gradients 2 + AdamW's
   two moments 4 = 8 bytes a parameter. FSDP (the shipped accelerate config) keeps fp32
@@ -259,7 +259,7 @@ def plan_text(config: TrainConfig, gpu_gib: float | None = None) -> str:
     else:
         on = estimate(shape, setup_for(replace(config, gradient_checkpointing=True), 1))
         lines.append(f"with --gradient-checkpointing, 1 GPU: {_gib(on.total)} GiB")
-    lines.append("(an estimate: bench/gpu_train.md compares it with measured peaks)")
+    lines.append("(an estimate: bench/train/gpu_train.md compares it with measured peaks)")
     return "\n".join(lines)
 
 

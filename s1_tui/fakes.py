@@ -2,7 +2,7 @@
 
 `FakeSession` is steerable like a real `s1_engine.Session` (the `Steerable` protocol)
 and has a `state` with a budget, but no model behind it and no `result`: it is for
-the streaming benchmark (bench/tui_stream.py) and the responsiveness tests, which
+the streaming benchmark (bench/tui/tui_stream.py) and the responsiveness tests, which
 measure the console, not a model. Control calls are recorded with their time and
 applied at the next token, as the engine does.
 """

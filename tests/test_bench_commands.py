@@ -1,4 +1,4 @@
-"""Every command documented in bench/*.md parses with its script's current options.
+"""Every command documented in bench/**/*.md parses with its script's current options.
 
 A benchmark's table is only reproducible if the command beside it still means what it
 meant; this catches a renamed or dropped option (the script's argparse would refuse it).
@@ -33,7 +33,7 @@ def shell_words(rest: str) -> list[str]:
 
 
 def documented_commands() -> list[tuple[str, str, list[str]]]:
-    """(doc, script, argv) for every `python[3] bench/X.py ...` in bench/*.md."""
+    """(doc, script, argv) for every `python[3] bench/X.py ...` in bench/**/*.md."""
     found = []
     for doc in sorted(BENCH.rglob("*.md")):
         text = re.sub(r"\\\n\s*", " ", doc.read_text())  # shell line continuations
@@ -73,8 +73,12 @@ CASES = documented_commands()
 
 def test_the_docs_hold_commands() -> None:
     scripts = {s for _, s, _ in CASES}
-    assert {"bench/gpu_engine.py", "bench/gpu_train.py", "bench/eval_lockstep.py"} <= scripts
-    assert "bench/eval_parallel.py" in scripts
+    assert {
+        "bench/engine/gpu_engine.py",
+        "bench/train/gpu_train.py",
+        "bench/eval/eval_lockstep.py",
+    } <= scripts
+    assert "bench/eval/eval_parallel.py" in scripts
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""bench/gpu_train_profile.py on the CPU (tiny shape), so the GPU call it is written for
+"""bench/train/gpu_train_profile.py on the CPU (tiny shape), so the GPU call it is written for
 does not fail on a typo, and its trace summary on a GPU-like trace made here."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "train"
 
 
 def load(name: str):

@@ -38,7 +38,7 @@ sys.path[:0] = [str(ROOT), str(ROOT.parent)]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
 
-from common import interleaved, ratios, versions  # noqa: E402
+from common import interleaved, ratios, reset_prefix_cache, versions  # noqa: E402
 
 SHAPES = {
     "tiny": dict(layers=1, hidden=1024, heads=8, kv_heads=2),
@@ -106,17 +106,8 @@ def policies():
     return plain, forced
 
 
-def reset(engine) -> None:
-    async def go() -> None:
-        r = engine.backend.engine.reset_prefix_cache()
-        if asyncio.iscoroutine(r):
-            await r
-
-    engine._loop.run(go())
-
-
 def run_sessions(engine, prompts, policy, fmt=None, in_engine=None) -> tuple[float, list]:
-    reset(engine)
+    reset_prefix_cache(engine)
     t = time.perf_counter()
     sessions = [
         engine.start(p, policy, format=fmt, live=False, in_engine=in_engine) for p in prompts
@@ -154,7 +145,7 @@ def run_raw(engine, prompt_ids: list[list[int]], n_tokens: int) -> float:
     async def all_() -> list[int]:
         return await asyncio.gather(*(one(i, ids) for i, ids in enumerate(prompt_ids)))
 
-    reset(engine)
+    reset_prefix_cache(engine)
     t = time.perf_counter()
     counts = engine._loop.run(all_())
     dt = time.perf_counter() - t
@@ -163,11 +154,11 @@ def run_raw(engine, prompt_ids: list[list[int]], n_tokens: int) -> float:
 
 
 def run_lockstep(engine, prompt_ids, policy) -> float:
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "eval"))
     from eval_lockstep import _lockstep, machine
 
     machines = [machine(engine, ids, policy) for ids in prompt_ids]
-    reset(engine)
+    reset_prefix_cache(engine)
     t = time.perf_counter()
     engine._loop.run(_lockstep(engine.backend, machines, f"ls{time.time()}"))
     return time.perf_counter() - t

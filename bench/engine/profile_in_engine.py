@@ -16,9 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE)]  # common; in_engine
 
-from in_engine import build, model_dir, policies, reset, run_raw  # noqa: E402
+from common import reset_prefix_cache  # noqa: E402
+from in_engine import build, model_dir, policies, run_raw  # noqa: E402
 
 
 def phase(name: str) -> None:
@@ -29,7 +31,7 @@ def phase(name: str) -> None:
 
 
 def run_plain(engine, prompts, policy, fmt: str | None = "think-tags") -> dict:
-    reset(engine)
+    reset_prefix_cache(engine)
     t = time.perf_counter()
     sessions = [engine.start(p, policy, format=fmt, live=False) for p in prompts]
     started = time.perf_counter() - t

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # There (a lent 2-GPU host, commands run in the repository copy the device tool sends):
-# the training and vLLM figures of bench/gpu_train.md and bench/gpu_engine.md in one
+# the training and vLLM figures of bench/train/gpu_train.md and bench/engine/gpu_engine.md in one
 # lease. Each step is one `device run` call, fired back to back (the machine goes back
 # 30 s after a call); long work runs in the background (setsid), and the status calls
 # keep the machine while it runs.
@@ -30,7 +30,7 @@ train)
     export PYTHONPATH=/tmp/site:/tmp/code
     python3 -c "import trl, datasets, liger_kernel, torch; print('trl', trl.__version__, 'torch', torch.__version__, torch.cuda.device_count(), 'GPUs')" || exit 1
     cd /tmp/code
-    setsid nohup bash -c "python3 bench/gpu_train.py --out /tmp/gt_out --runs '$RUNS' --deadline-s ${DEADLINE:-420}; touch /tmp/gt.done" \
+    setsid nohup bash -c "python3 bench/train/gpu_train.py --out /tmp/gt_out --runs '$RUNS' --deadline-s ${DEADLINE:-420}; touch /tmp/gt.done" \
         > /tmp/gt.log 2>&1 < /dev/null &
     sleep "${WAIT:-5}"
     tail -c 2000 /tmp/gt.log
@@ -51,11 +51,11 @@ vllm)
     # the same graph one after the other: one compile cache.
     setsid nohup bash -c "
         ( while ! grep -q 'checkpoint check' /tmp/gt.log && [ ! -e /tmp/gt.done ]; do sleep 2; done
-          VLLM_CACHE_ROOT=/tmp/vc_lock CUDA_VISIBLE_DEVICES=1 python3 bench/eval_lockstep.py --questions 32 --budgets 32,64,128,auto --num-ignore 0,1,2,4 --temperature 0.12 --layers 28 --hidden 1536 --intermediate 8960 --max-model-len 4096 --repeats 8 --free --skip-per-policy --json $V/lockstep.json > $V/lock.log 2>&1 ) &
+          VLLM_CACHE_ROOT=/tmp/vc_lock CUDA_VISIBLE_DEVICES=1 python3 bench/eval/eval_lockstep.py --questions 32 --budgets 32,64,128,auto --num-ignore 0,1,2,4 --temperature 0.12 --layers 28 --hidden 1536 --intermediate 8960 --max-model-len 4096 --repeats 8 --free --skip-per-policy --json $V/lockstep.json > $V/lock.log 2>&1 ) &
         ( while [ ! -e /tmp/gt.done ]; do sleep 2; done
-          VLLM_CACHE_ROOT=/tmp/vc_15b CUDA_VISIBLE_DEVICES=0 python3 bench/gpu_engine.py --out $V/eng --repeats 8 --skip latency,decode,default > $V/eng.log 2>&1 ) &
+          VLLM_CACHE_ROOT=/tmp/vc_15b CUDA_VISIBLE_DEVICES=0 python3 bench/engine/gpu_engine.py --out $V/eng --repeats 8 --skip latency,decode,default > $V/eng.log 2>&1 ) &
         wait
-        VLLM_CACHE_ROOT=/tmp/vc_15b CUDA_VISIBLE_DEVICES=0,1 python3 bench/eval_parallel.py --out $V/par --configs tp1,dp2,tp2 --repeats 3 > $V/par.log 2>&1
+        VLLM_CACHE_ROOT=/tmp/vc_15b CUDA_VISIBLE_DEVICES=0,1 python3 bench/eval/eval_parallel.py --out $V/par --configs tp1,dp2,tp2 --repeats 3 > $V/par.log 2>&1
         touch /tmp/v.done" > /tmp/v.log 2>&1 < /dev/null &
     sleep 1
     tail -c 1500 /tmp/gt.log

@@ -4,7 +4,7 @@
 #   bash bench/gpu/lease_engine.sh start       # carry .gpuparts/extra: install vLLM, start the bench
 #                                              # (after PRE: processor_run.py, the processor alone)
 #   bash bench/gpu/lease_engine.sh wait        # poll (up to ~9 min a call); results to $OUT
-#   bash bench/gpu/lease_engine.sh serve       # then bench/serve.py on the same install; wait again
+#   bash bench/gpu/lease_engine.sh serve       # then bench/serve/serve.py on the same install; wait again
 #                                              # (serve: not yet tried on a lent machine)
 # The bench runs from a copy in /tmp/code (a later call's repository copy cannot change it).
 set -uo pipefail
@@ -27,7 +27,7 @@ start)
     ;;
 serve)
     cp /tmp/ie.log /tmp/ie_out/in_engine.log 2>/dev/null
-    launch "python3 bench/serve.py $SERVE_ARGS --out /tmp/ie_out/serve_gpu.json"
+    launch "python3 bench/serve/serve.py $SERVE_ARGS --out /tmp/ie_out/serve_gpu.json"
     ;;
 wait)
     for _ in $(seq 1 ${POLLS:-100}); do [ -e /tmp/ie.done ] && break; sleep 5; done

@@ -1,4 +1,4 @@
-"""bench/serve.py's client process takes a command of any size: 256 streams' request bodies
+"""bench/serve/serve.py's client process takes a command of any size: 256 streams' request bodies
 in one line (past asyncio's default 64 KiB line limit, where it used to die), run against
 the real server."""
 
@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "serve.py"
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "serve" / "serve.py"
 
 
 def test_256_streams_in_one_command(vllm_engine):

@@ -141,7 +141,7 @@ def test_plan_refuses_folders_without_config_and_moe_models(tmp_path: Path) -> N
 
 
 def test_plan_within_15_percent_of_the_measured_peaks() -> None:
-    """The H200 runs of bench/gpu_train.md (bench/gpu_train_h200x2.json): rank 0's
+    """The H200 runs of bench/train/gpu_train.md (bench/train/gpu_train_h200x2.json): rank 0's
     `torch.cuda.max_memory_allocated` against the plan at the largest micro-batch.
 
     That micro-batch's tokens come from the runs themselves: `pf` and `pf-sac` trained the
@@ -150,7 +150,7 @@ def test_plan_within_15_percent_of_the_measured_peaks() -> None:
     difference in peaks is T x 87,360 bytes: T = 24,413 (the 7B run's 20 micro-batches
     are the first 20 of the same order; the 2-GPU run's rank 0 saw others, of the same
     length distribution). The one-sequence `recipe` run: the data's longest row."""
-    runs = json.loads((ROOT / "bench" / "gpu_train_h200x2.json").read_text())
+    runs = json.loads((ROOT / "bench" / "train" / "gpu_train_h200x2.json").read_text())
     peak = {
         (r["shape"], r["gpus"], r["variant"]): r["rank0_max_allocated_gib"] for r in runs["results"]
     }

@@ -131,7 +131,7 @@ def test_embedded_default_model_loads_and_reasons() -> None:
     step by step, a tiny budget leaves long ones unsolved, and where it stops too early
     a forced "Wait" makes it go on to the right answer.
 
-    (The whole curve is a benchmark: bench/default_model_scaling.md.)
+    (The whole curve is a benchmark: bench/eval/default_model_scaling.md.)
     """
     from s1_data.synthetic import can_pause, held_out_tasks, verify
     from s1_engine import BudgetPolicy, Engine

@@ -1,8 +1,8 @@
 """One optimizer step of `s1 train` profiled on one GPU, then each speed change measured
 alone and the best combination, the losses compared: issue 25 in one device call.
 
-    python3 bench/gpu_train_profile.py --out $OUT --deadline-s 420     # one H200, 1.5B shape
-    python3 bench/gpu_train_profile.py --device cpu --shape tiny --steps 3 --loss-steps 4 \\
+    python3 bench/train/gpu_train_profile.py --out $OUT --deadline-s 420     # one H200, 1.5B shape
+    python3 bench/train/gpu_train_profile.py --device cpu --shape tiny --steps 3 --loss-steps 4 \\
         --batch-size 4 --block-size 256 --variants base,nometrics,foreach   # the CPU check
 
 What runs: a model of the shape (random weights, Qwen2.5 config, `gpu_train.make_model`)
@@ -15,7 +15,7 @@ was), plus one change (VARIANTS). Each step is timed between the ends of consecu
 optimizer steps with the device synced (data, forward/backward, optimizer, logging: all
 of it); the first `--warmup` steps and the profiled step are left out; median, min and max
 of the rest. MFU = tokens/s x (6N + 12 L H S) / the bf16 matmul rate measured there (S the
-data's token-weighted mean length), as bench/gpu_train.md. Peak memory: rank 0's
+data's token-weighted mean length), as bench/train/gpu_train.md. Peak memory: rank 0's
 `max_memory_allocated`, against the plan (`s1_train.plan`) at the run's largest micro-batch.
 
 `base` runs `--loss-steps` steps (the loss curve everything is compared with) and its step
@@ -41,9 +41,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[2]  # the repository
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(ROOT), str(HERE.parent), str(HERE)]  # its packages; common; gpu_train
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 T0 = time.time()  # this process's start (a variant's startup: imports, data, model)
@@ -406,6 +406,7 @@ class Bench:
     def main(self) -> None:
         a = self.args
         import gpu_train
+        from common import versions
 
         names = [n for n in a.variants.split(",") if n]
         unknown = [n for n in names if n not in VARIANTS]
@@ -426,7 +427,7 @@ class Bench:
             self.info["matmul_flops"] = 1e12  # a placeholder: MFU means nothing on a CPU
         self.summary = {
             "argv": sys.argv,
-            "versions": gpu_train.versions(),
+            "versions": versions(*gpu_train.LIBRARIES),
             "host": platform.node(),
             "bf16_matmul_TFLOPs": self.info["matmul_flops"] / 1e12,
             "shape": a.shape,

@@ -13,7 +13,7 @@ Three ways to produce the same tokens for a batch of requests:
 The model is s1_engine.testing's scripted Qwen2 model (deterministic ends of thinking
 every `segment` tokens) with extra layers for real per-token compute.
 
-    python bench/forcing_overhead.py --requests 32 --segment 192 --waits 7
+    python bench/engine/forcing_overhead.py --requests 32 --segment 192 --waits 7
 """
 
 from __future__ import annotations
@@ -213,7 +213,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     out = Path(args.out)
-    header = "# Budget-forcing overhead (vLLM engine)\n\nSee bench/forcing_overhead.py for what is measured.\n\n"
+    header = "# Budget-forcing overhead (vLLM engine)\n\nSee bench/engine/forcing_overhead.py for what is measured.\n\n"
     prev = out.read_text() if out.exists() else header
     out.write_text(prev + text + "\n")
 

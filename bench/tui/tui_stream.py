@@ -1,6 +1,6 @@
 """Stream a synthetic thinking trace into the console's panes and measure if it keeps up.
 
-    python bench/tui_stream.py --rate 5000 --tokens 30000
+    python bench/tui/tui_stream.py --rate 5000 --tokens 30000
 
 The app runs headless (Textual's test harness, a real compositor and real widgets),
 fed by `s1_tui.fakes.FakeSession` at a fixed token rate through the same
@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout's packages
 os.environ.setdefault("S1_DATA_DIR", tempfile.mkdtemp(prefix="s1-bench-"))
 os.environ.setdefault("S1_CONFIG", os.path.join(os.environ["S1_DATA_DIR"], "none.toml"))
 

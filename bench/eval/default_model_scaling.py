@@ -1,6 +1,6 @@
 """Test-time scaling of the embedded tiny-s1 model on its held-out synthetic tasks.
 
-    python bench/default_model_scaling.py [--model DIR] [--n 200] [--out bench/default_model_scaling]
+    python bench/eval/default_model_scaling.py [--model DIR] [--n 200] [--out bench/eval/default_model_scaling]
 
 Runs the engine's budget forcing (transformers backend, greedy) over a grid of
 thinking budgets with no forcing, and "Wait" forcing (num_ignore 1 and 2) at the
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=None, help="default: the embedded tiny-s1")
     ap.add_argument("--n", type=int, default=200)
-    ap.add_argument("--out", default="bench/default_model_scaling")
+    ap.add_argument("--out", default="bench/eval/default_model_scaling")
     ap.add_argument("--max-model-len", type=int, default=1024)
     ap.add_argument("--budgets", default=",".join(map(str, BUDGETS)))
     ap.add_argument("--wait-budgets", default=",".join(map(str, WAIT_BUDGETS)))

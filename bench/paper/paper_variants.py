@@ -1,4 +1,4 @@
-"""Training data for the tiny-s1 variant the conditional methods need (bench/paper_tables.md).
+"""Training data for the tiny-s1 variant the conditional methods need (bench/paper/paper_tables.md).
 
 The embedded tiny-s1 model was trained on bare questions: a prompt that states a token
 budget, a step budget or a class ("think briefly") means nothing to it. The s1 paper
@@ -22,7 +22,7 @@ before the question (`TEMPLATES`, and why):
   trace that goes on after "Wait" and re-checks its answer;
 - the bare question: the tiny-s1 recipe's own rows, so the variant keeps its base behaviour.
 
-    python bench/paper_variants.py --out runs/paper/cond-data.jsonl --n 800
+    python bench/paper/paper_variants.py --out runs/paper/cond-data.jsonl --n 800
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import re
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout's packages
 
 from s1_data.synthetic import (  # noqa: E402
     HELD_OUT_KINDS,
@@ -56,7 +56,7 @@ from s1_eval.methods import (  # noqa: E402
 # The reference's sentences, placed BEFORE the question for this model: a 4-layer model
 # trained on bare questions copies the question's numbers into its first line by where they
 # stand; with a sentence after the question a first fine-tune misread them (see
-# bench/paper_tables.md). `s1 eval` takes the same templates (--token-prompt etc.).
+# bench/paper/paper_tables.md). `s1 eval` takes the same templates (--token-prompt etc.).
 BEFORE = "\n\n{question}"
 TEMPLATES = {
     "token": TOKEN_PROMPT + BEFORE,
