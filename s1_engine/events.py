@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-Cause = Literal["model", "budget", "user"]
+Cause = Literal["model", "budget", "user", "policy"]  # policy: a rule of the request's policy
 Segment = Literal["pre", "think", "delimiter", "answer"]
 
 # Event kinds

@@ -65,6 +65,8 @@ class BudgetForcer(Interventions):
         self._after_wait = False  # a Wait was inserted and nothing sampled since
         self.finish_reason: str | None = None
         self._steps = 0
+        self._scheduled = sorted(policy.interventions)  # (at thinking token, text), in order
+        self.scheduled_done = 0
         self.budget = self._effective_budget(policy.max_thinking_tokens)
         self.phase: Phase = "think" if self._thinking_open_in_prompt() else "pre"
         if self.phase == "think":
@@ -126,10 +128,14 @@ class BudgetForcer(Interventions):
                 return None
             ctx_left = self.context_len - len(self.prompt) - len(self.out)
             if self.phase == "think":
-                n = min(self.budget_left, ctx_left - closing_reserve(self.fmt))
+                if self._apply_scheduled():
+                    continue
+                n = min(self._thinking_room(), ctx_left - closing_reserve(self.fmt))
                 if n <= 0:
                     self._end_thinking("budget")
                     continue
+                if self.scheduled_done < len(self._scheduled):  # cut where the next goes in
+                    n = min(n, self._scheduled[self.scheduled_done][0] - self.thinking_tokens)
                 stop, sampling = self.fmt.think_stop_ids, self.policy.thinking
                 # As the reference: a request after a forced "Wait" samples at least one
                 # token before it may stop (vLLM min_tokens=1), and so does every thinking
@@ -174,7 +180,7 @@ class BudgetForcer(Interventions):
             if self.fmt.think_stop_strings and self._found_stop_string():
                 self._end_attempt(None)
                 return True
-            if self.thinking_tokens >= self.budget:
+            if self.thinking_tokens >= self.budget and not self._in_grace():
                 self._end_thinking("budget")
                 return True
             return False
@@ -218,8 +224,10 @@ class BudgetForcer(Interventions):
                 self._append(run, "think", False)
                 self._after_wait = False
             if len(run) == room:
-                self._end_thinking("budget")
-                return True
+                if not self._in_grace():
+                    self._end_thinking("budget")
+                    return True
+                return any(self.feed(t) for t in tokens[room:])  # one at a time in grace
             if n < len(tokens):
                 self._end_attempt(tokens[n])
                 return True
@@ -282,8 +290,10 @@ class BudgetForcer(Interventions):
         text = strings[self.waits_inserted % len(strings)] if strings else ""
         ids = self._encode(text) if text else []
         if self.thinking_tokens + len(ids) > self.budget:  # no room: the budget ends it
-            closing = ([] if self._ends_in_newline() else list(self.fmt.newline_ids)) + list(
-                self.fmt.think_end_ids
+            wrap = self._wrap_up_ids() if self.policy.wrap_up else []
+            closing = wrap or (
+                ([] if self._ends_in_newline() else list(self.fmt.newline_ids))
+                + list(self.fmt.think_end_ids)
             )
             return closing[0] if closing else None
         return ids[0] if ids else None
@@ -333,10 +343,59 @@ class BudgetForcer(Interventions):
         tail = (self.prompt + self.out)[-4:]
         return self._decode(tail).endswith("\n")
 
+    # ----- after s1: scheduled interventions, a graceful cut ---------------------------
+    def _apply_scheduled(self) -> bool:
+        """Force the policy's interventions that are due (thinking holds their token
+        count): each recorded as an `inject` caused by "policy". True: something went in."""
+        applied = False
+        while self.scheduled_done < len(self._scheduled):
+            at, text = self._scheduled[self.scheduled_done]
+            if at > self.thinking_tokens:
+                break
+            self.scheduled_done += 1
+            before = self._decode(self.out[-4:]) if self.thinking_tokens else ""
+            ids = self._encode(separated(text, before))[: self.budget_left]
+            if not ids:
+                continue
+            self._event(ev.INJECT, "policy", self._decode(ids))
+            self._append(ids, "think", True)
+            self._after_wait = False
+            applied = True
+            if self.thinking_tokens >= self.budget and not self._in_grace():
+                self._end_thinking("budget")
+                break
+        return applied
+
+    def _wrap_up_ids(self) -> list[int]:
+        before = self._decode(self.out[-4:]) if self.thinking_tokens else ""
+        return self._encode(separated(self.policy.wrap_up, before))
+
+    def _in_grace(self) -> bool:
+        """At or past the budget, may thinking go on to the end of its sentence? While
+        `grace_tokens` are left and the last token did not end a sentence."""
+        over = self.thinking_tokens - self.budget
+        if self.policy.grace_tokens <= 0 or over < 0 or over >= self.policy.grace_tokens:
+            return False
+        last = self._decode(self.out[-1:]) if self.out else ""
+        return not (("\n" in last) or last.rstrip(" ").endswith((".", "!", "?")))
+
+    def _thinking_room(self) -> int:
+        """Tokens thinking may still sample: to the budget, or in grace to its end."""
+        if self.thinking_tokens >= self.budget and self._in_grace():
+            return self.budget + self.policy.grace_tokens - self.thinking_tokens
+        return self.budget_left
+
     def _end_thinking(self, cause: Cause) -> None:
         """A forced end (budget or user): as the reference, a newline first unless the
-        thinking already ends in one, then the delimiter (and the answer lead-in)."""
-        self._event(ev.END_THINKING, cause)
+        thinking already ends in one, then the delimiter (and the answer lead-in). At a
+        budget cut the policy's wrap-up sentence goes first (an `inject` by "policy")."""
+        over = self.thinking_tokens - self.budget
+        grace = f"grace {over}" if cause == "budget" and over > 0 else ""
+        if cause == "budget" and self.policy.wrap_up:
+            ids = self._wrap_up_ids()
+            self._event(ev.INJECT, "policy", self._decode(ids))
+            self._append(ids, "think", True)
+        self._event(ev.END_THINKING, cause, grace)
         self.think_end_at = len(self.out)
         if not self._ends_in_newline():
             self._append(self.fmt.newline_ids, "delimiter", True)

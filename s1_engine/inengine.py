@@ -49,7 +49,7 @@ def in_engine_ok(machine: BudgetForcer) -> bool:
 
 
 def policy_args(policy: BudgetPolicy) -> dict[str, Any]:
-    """A policy as the processor's request fields (`vllm_plugin.policy_from_args`)."""
+    """A policy as the processor's request fields (`plugin_args.policy_from_args`)."""
     strings = policy.ignore_strings
     return {
         "max_thinking_tokens": policy.max_thinking_tokens,
@@ -58,6 +58,9 @@ def policy_args(policy: BudgetPolicy) -> dict[str, Any]:
         "ignore_str": list(strings) if strings else "none",
         "answer_max_tokens": policy.answer_max_tokens,
         "lead_in_on_user_end": policy.lead_in_on_user_end,
+        "interventions": [list(x) for x in policy.interventions],
+        "wrap_up": policy.wrap_up,
+        "grace_tokens": policy.grace_tokens,
     }
 
 

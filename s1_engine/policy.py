@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import S1Error
 
@@ -45,6 +46,13 @@ class BudgetPolicy:
     thinking: SamplingConfig = field(default_factory=SamplingConfig)
     answer: SamplingConfig = field(default_factory=SamplingConfig)
     lead_in_on_user_end: bool = True  # "Final Answer:" also after a user's forced end
+    # after s1 (see `s1_engine.forcing`): text forced into the thinking once it holds this
+    # many tokens (thinking intervention, arXiv 2503.24370); at a budget cut, a sentence
+    # spliced before the delimiter and up to this many tokens to end the sentence in
+    # progress (the inference side of Elastic Reasoning, arXiv 2505.05315)
+    interventions: tuple[tuple[int, str], ...] = ()
+    wrap_up: str = ""
+    grace_tokens: int = 0
 
     def __post_init__(self) -> None:
         m = self.max_thinking_tokens
@@ -69,6 +77,14 @@ class BudgetPolicy:
         # string" extrapolation); an empty string is a mistake
         if self.ignore_str == "" or any(not s for s in self.ignore_strings):
             raise S1Error("the ignore string is empty", "e.g. --ignore-str Wait")
+        for at, text in self.interventions:
+            if isinstance(at, bool) or not isinstance(at, int) or at < 0 or not text:
+                raise S1Error(
+                    f"cannot read the intervention {text!r}@{at!r}",
+                    "give TEXT@N with N thinking tokens >= 0, e.g. --intervene 'Check it.@0'",
+                )
+        if self.grace_tokens < 0:
+            raise S1Error(f"grace tokens must be >= 0, got {self.grace_tokens}", "e.g. --grace 32")
 
     @property
     def ignore_strings(self) -> tuple[str, ...]:
@@ -86,6 +102,11 @@ class BudgetPolicy:
         parts.append(f"wait={self.num_ignore}")
         if self.ignore_strings != ("Wait",):
             parts.append("ignore=" + ("|".join(self.ignore_strings) or "none"))
+        parts += [f"intervene={text}@{at}" for at, text in self.interventions]
+        if self.wrap_up:
+            parts.append(f"wrap_up={self.wrap_up}")
+        if self.grace_tokens:
+            parts.append(f"grace={self.grace_tokens}")
         return ",".join(parts)
 
 
@@ -122,3 +143,34 @@ def parse_ignore_str(text: str) -> str | tuple[str, ...]:
     if any(not p for p in parts):
         raise S1Error(f"empty ignore string in {text!r}", "e.g. --ignore-str 'Wait|Hmm'")
     return parts[0] if len(parts) == 1 else parts
+
+
+def parse_intervention(text: str) -> tuple[int, str]:
+    """'Let me check my work.@200' -> (200, 'Let me check my work.'); no '@N' means @0."""
+    body, sep, at = str(text).rpartition("@")
+    if not sep or not at.strip().isdigit():
+        body, at = str(text), "0"
+    if not body:
+        raise S1Error(f"cannot read the intervention {text!r}", "give TEXT@N, e.g. 'Check it.@0'")
+    return int(at), body
+
+
+def parse_interventions(v: Any) -> tuple[tuple[int, str], ...]:
+    """`[[N, TEXT], ...]`, its JSON (a `vllm_xargs` value is a string), or "TEXT@N"."""
+    if isinstance(v, str):
+        v = v.strip()
+        if not v:
+            return ()
+        if v.startswith("["):
+            try:
+                v = json.loads(v)
+            except ValueError:
+                raise S1Error(
+                    f"interventions is not JSON: {v[:40]!r}", 'e.g. [[0, "Check it."]]'
+                ) from None
+        else:
+            return (parse_intervention(v),)
+    try:
+        return tuple((int(at), str(text)) for at, text in v)
+    except (TypeError, ValueError):
+        raise S1Error(f"cannot read interventions {v!r}", 'e.g. [[0, "Check it."]]') from None

@@ -14,7 +14,13 @@ from typing import Any
 from .backends import AUTO_HELP
 from .errors import S1Error
 from .options import option
-from .policy import BudgetPolicy, SamplingConfig, parse_budget, parse_ignore_str
+from .policy import (
+    BudgetPolicy,
+    SamplingConfig,
+    parse_budget,
+    parse_ignore_str,
+    parse_intervention,
+)
 
 PANEL_ENGINE = "Model and engine"
 PANEL_POLICY = "Budget forcing and sampling"
@@ -147,6 +153,25 @@ class PolicyOptions:
     answer_max_tokens: int = option(
         1024, "Tokens allowed for the answer.", panel=PANEL_POLICY, min=1
     )
+    intervene: str = option(
+        "",
+        "Text forced into the thinking once it holds N tokens: 'TEXT@N' (@0: at its start; "
+        "thinking intervention, arXiv 2503.24370).",
+        panel=PANEL_POLICY,
+    )
+    wrap_up: str = option(
+        "",
+        "At a budget cut, this sentence goes before the end of thinking (e.g. 'Time is up. "
+        "I will answer now.'); its tokens count as thinking.",
+        panel=PANEL_POLICY,
+    )
+    grace: int = option(
+        0,
+        "At a budget cut, up to this many more thinking tokens to end the sentence in "
+        "progress (a token ending in . ! ? or a newline).",
+        panel=PANEL_POLICY,
+        min=0,
+    )
     temperature: float = option(0.0, "0 = greedy.", panel=PANEL_POLICY, short="-t", min=0)
     top_p: float = option(1.0, "Nucleus sampling.", panel=PANEL_POLICY, above=0, max=1)
     seed: int = option(0, "Sampling seed.", panel=PANEL_POLICY, min=0)
@@ -185,6 +210,9 @@ class PolicyOptions:
             answer_max_tokens=self.answer_max_tokens,
             thinking=self.sampling(),
             answer=self.sampling(),
+            interventions=(parse_intervention(self.intervene),) if self.intervene else (),
+            wrap_up=self.wrap_up,
+            grace_tokens=self.grace,
         )
 
 

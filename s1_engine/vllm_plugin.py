@@ -58,59 +58,11 @@ from .forcing import BudgetForcer
 from .formats import bind_format, detect_format, get_format
 from .interventions import control_call
 from .modelfiles import generation_eos_ids
+from .plugin_args import policy_from_args, s1_args
 from .plugin_layout import CODES, _Layout, to_device, uniform
-from .policy import BudgetPolicy, parse_budget, parse_ignore_str
 
-FIELDS = (
-    "max_thinking_tokens",
-    "min_thinking_tokens",
-    "num_ignore",
-    "ignore_str",
-    "answer_max_tokens",
-    "format",
-    "lead_in_on_user_end",
-)
 BIG = 1e30
 PARKED = 4096  # rows kept after they leave the batch (a preempted request comes back)
-
-
-def s1_args(params: Any) -> dict[str, Any] | None:
-    """The request's budget-forcing fields (None: not a budget-forced request)."""
-    extra = getattr(params, "extra_args", None) or {}
-    if not any(k in extra for k in FIELDS) and "s1_id" not in extra:
-        return None
-    return extra
-
-
-def policy_from_args(a: dict[str, Any]) -> BudgetPolicy:
-    """A `BudgetPolicy` from request fields (`vllm_xargs` values are str / int / float)."""
-    ignore = a.get("ignore_str", "Wait")
-    if isinstance(ignore, list | tuple):
-        ignore_str: str | tuple[str, ...] = tuple(str(x) for x in ignore)
-    elif str(ignore).strip().lower() in ("", "none"):
-        ignore_str = ()
-    else:
-        ignore_str = parse_ignore_str(str(ignore))
-
-    def whole(name: str, default: int) -> int:
-        v = a.get(name, default)
-        if isinstance(v, bool) or not isinstance(v, int | float | str):
-            raise S1Error(f"{name} must be a whole number, got {v!r}", f"e.g. {name}={default}")
-        try:
-            return int(v)
-        except ValueError:
-            raise S1Error(
-                f"{name} must be a whole number, got {v!r}", f"e.g. {name}={default}"
-            ) from None
-
-    return BudgetPolicy(
-        max_thinking_tokens=parse_budget(a.get("max_thinking_tokens", "auto")),
-        min_thinking_tokens=whole("min_thinking_tokens", 0),
-        num_ignore=whole("num_ignore", 0),
-        ignore_str=ignore_str,
-        answer_max_tokens=whole("answer_max_tokens", 1024),
-        lead_in_on_user_end=str(a.get("lead_in_on_user_end", True)).lower() not in ("0", "false"),
-    )
 
 
 @dataclass(eq=False)

@@ -96,4 +96,10 @@ def policy_to_wire(p: BudgetPolicy) -> dict[str, Any]:
     }
     if s.seed is not None:
         d["seed"] = s.seed
+    if p.interventions:
+        d["intervene"] = [list(x) for x in p.interventions]
+    if p.wrap_up:
+        d["wrap_up"] = p.wrap_up
+    if p.grace_tokens:
+        d["grace_tokens"] = p.grace_tokens
     return d

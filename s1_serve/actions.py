@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from s1_engine.errors import S1Error
-from s1_engine.policy import parse_budget, parse_ignore_str
+from s1_engine.policy import parse_budget, parse_ignore_str, parse_interventions
 
 from .errors import RequestError
 from .schema import Control
@@ -111,6 +111,14 @@ def budget_value(value: Any, name: str) -> int | str:
         raise RequestError(
             f"{name} must be a whole number >= 0 or 'auto', got {value!r}", param=name
         ) from None
+
+
+def intervene_value(value: Any) -> tuple[tuple[int, str], ...]:
+    """`intervene`: "TEXT@N" or [[N, "TEXT"], ...] (the engine's own reader)."""
+    try:
+        return parse_interventions(value if isinstance(value, str) else list(value))
+    except S1Error as e:
+        raise RequestError(e.line(), param="intervene") from None
 
 
 def ignore_str_value(value: Any, name: str) -> str | tuple[str, ...]:

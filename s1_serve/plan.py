@@ -3,7 +3,8 @@
 The budget fields are read at the top level and in a nested `extra_body` object (the
 openai client merges `extra_body` into the top level; curl users may send it nested):
 `max_thinking_tokens` (int or "auto"), `min_thinking_tokens`, `num_ignore`, `ignore_str`
-(a string, or a list to rotate), `answer_max_tokens`; and the fields other servers use for
+(a string, or a list to rotate), `answer_max_tokens`, `intervene` ("TEXT@N" or
+[[N, "TEXT"], ...]: forced in at N thinking tokens), `wrap_up`, `grace_tokens`; and the fields other servers use for
 the same thing: vLLM's `thinking_token_budget`, OpenAI's `reasoning_effort` (names mapped
 to budgets by the server's options), OpenRouter's `reasoning: {max_tokens, effort,
 exclude, enabled}`, Anthropic's `thinking: {type, budget_tokens}`, Gemini's
@@ -195,6 +196,12 @@ def plan_request(
         changes["num_ignore"] = f["num_ignore"]
     if "ignore_str" in f:
         changes["ignore_str"] = ignore_str_value(f["ignore_str"], "ignore_str")
+    if "intervene" in f:
+        changes["interventions"] = actions.intervene_value(f["intervene"])
+    if "wrap_up" in f:
+        changes["wrap_up"] = f["wrap_up"]
+    if "grace_tokens" in f:
+        changes["grace_tokens"] = f["grace_tokens"]
     # the answer's cap: answer_max_tokens, or OpenAI's max_tokens / max_completion_tokens
     caps = {
         k: v

@@ -89,6 +89,11 @@ class BudgetFields(_Body):
     include_reasoning: bool | None = None  # vLLM: false leaves the thinking out
     thinking_format: str | None = None  # s1 | think-tags | auto (default: the server's)
     interventions: list[Control] | None = None
+    # after s1: text forced in at N thinking tokens ("TEXT@N", or [[N, "TEXT"], ...]), a
+    # wrap-up sentence before a budget cut's delimiter, a grace to end the sentence
+    intervene: str | list[tuple[NonNegInt, str]] | None = None
+    wrap_up: str | None = None
+    grace_tokens: NonNegInt | None = None
     s1_detail: bool | None = None  # every stream item (token ids, forced flags): the client
     # sampling, which OpenAI clients also send at the top level
     temperature: Annotated[float, Field(ge=0, le=10)] | None = None
