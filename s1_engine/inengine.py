@@ -146,12 +146,7 @@ class InEngineSession(Session):
         if stopped:  # aborted: what arrived stands, then the stop
             self._replay(cursor, tokens, hints, len(tokens))
             cursor.control(tokens, len(tokens), lambda mm: mm.stop())
-        if error is not None and not m.done:
-            m.fail(f"{type(error).__name__}: {error}")
-        self._flush()
-        result = self._build_result()
-        self.log.close(result)
-        return result
+        return self._close_run(error)
 
     def _replay(
         self, cursor: StepCursor, tokens: list[int], hints: list[tuple[int, str, int]], upto: int

@@ -249,8 +249,13 @@ class Session(LoggedSession):
             if reader is not None:
                 reader.cancel()
                 await asyncio.gather(reader, return_exceptions=True)
-        if error is not None and not m.done:
-            m.fail(f"{type(error).__name__}: {error}")
+        return self._close_run(error)
+
+    def _close_run(self, error: BaseException | None) -> Result:
+        """The end of a run, however it ended: an error is the machine's last event, the
+        items are published, the result made and the item log closed with it."""
+        if error is not None and not self.machine.done:
+            self.machine.fail(f"{type(error).__name__}: {error}")
         self._flush()
         result = self._build_result()
         self.log.close(result)
