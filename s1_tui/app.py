@@ -128,7 +128,7 @@ class S1App(App[None]):
     @work(thread=True, exclusive=True, group="engine")
     def _load_engine(self, opts: EngineOptions) -> None:
         try:
-            engine = self._connect() or opts.build(self.settings.policy.seed, "live", self.log_file)
+            engine = self._connect() or opts.build(self.settings.policy.seed, "one", self.log_file)
         except S1Error as e:
             self.post_message(EngineFailed(e.problem, e.fix or "", e.details))
         except Exception as e:  # noqa: BLE001 - any load failure is shown in the app

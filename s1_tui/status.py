@@ -51,6 +51,16 @@ class StatusSnapshot:
     idle_budget: int | str = "auto"  # the budget shown before the first run
     pace: float = 0.0  # tokens a second the runs are held to (0: full speed)
     paused: bool = False  # held while the user types text to inject
+    controls: str = ""  # the thinking controls after s1 in the policy (see `controls_label`)
+
+
+def controls_label(interventions: Sequence[tuple[int, str]], wrap_up: str, grace: int) -> str:
+    """What of the policy goes beyond s1's budget and Waits, in a few words: the footer's
+    way of saying which method runs ("intervene@0 · wrap-up · grace 32")."""
+    parts = [f"intervene@{at}" for at, _ in interventions]
+    parts += ["wrap-up"] if wrap_up else []
+    parts += [f"grace {grace}"] if grace else []
+    return " · ".join(parts)
 
 
 def bar(used: int, budget: int | str | None, width: int = 16) -> str:
@@ -136,6 +146,8 @@ def status_line(s: StatusSnapshot, width: int | None = None) -> str:
         parts.append(Part(rate(s.runs), 20))
     if s.pace:
         parts.append(Part(f"pace {s.pace:g}/s", 50))
+    if s.controls:
+        parts.append(Part(s.controls, 55))
     parts.append(Part(state(s), 1000))
     return fit(parts, width)
 

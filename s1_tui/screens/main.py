@@ -26,7 +26,7 @@ from textual.widgets import Footer, Header, Input, Static
 
 from s1_engine.errors import S1Error
 from s1_engine.events import Result
-from s1_engine.policy import parse_budget
+from s1_engine.policy import parse_budget, parse_intervention
 
 from ..gc_tuning import StreamingGC
 from ..history import HistoryStore
@@ -34,7 +34,14 @@ from ..messages import RunEvent, RunFinished
 from ..run import ItemSource, ReplaySource, Run, Steerable, grade_off_loop, machine_facts
 from ..screen_state import ScreenState, key_state, screen_state
 from ..settings import Settings
-from ..status import EngineStatus, StatusSnapshot, model_name, prompt_hint, status_line
+from ..status import (
+    EngineStatus,
+    StatusSnapshot,
+    controls_label,
+    model_name,
+    prompt_hint,
+    status_line,
+)
 from ..trace import Trace
 from ..widgets.prompt import PromptBox
 from ..widgets.run_view import RunView
@@ -93,6 +100,13 @@ class MainScreen(KeyActions, Screen[None]):
         self._status_text = ""
         self._gc = StreamingGC()
         self.held = False  # the runs wait (the inject box is open)
+
+    @property
+    def _controls(self) -> str:
+        """The policy's thinking controls after s1, as the status line names them."""
+        p = self.settings.policy
+        at = [parse_intervention(p.intervene)] if p.intervene else []
+        return controls_label(at, p.wrap_up, p.grace)
 
     @property
     def console(self) -> S1App:
@@ -344,6 +358,7 @@ class MainScreen(KeyActions, Screen[None]):
             idle_budget=parse_budget(self.settings.policy.max_thinking),
             pace=self.console.pace.tokens_per_s,
             paused=self.held,
+            controls=self._controls,
         )
 
     def refresh_status(self) -> None:
