@@ -18,6 +18,7 @@ THINK_START = "think_start"  # thinking began (tag in the prompt or in the outpu
 WAIT = "wait"  # an ignore string was inserted (an end attempt suppressed, or forced)
 END_THINKING = "end_thinking"  # the thinking delimiter was appended
 INJECT = "inject"  # user text inserted
+SUPPRESS = "suppress"  # the model began a word the policy suppresses: its last token undone
 BUDGET_CHANGED = "budget_changed"
 STOP = "stop"  # generation stopped by the user
 FINISH = "finish"  # the request ended (text = finish reason)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from . import events as ev
+from .after_s1 import AfterS1, banned_sequences
 from .budget import closing_reserve, thinking_budget
 from .errors import S1Error
 from .events import Cause, Event, Segment
@@ -27,7 +28,7 @@ from .steps import PRE_MAX_TOKENS, STOP_STRING_WINDOW, Phase, Step, Tokens
 __all__ = ["BudgetForcer", "Phase", "Step", "Tokens"]
 
 
-class BudgetForcer(Interventions):
+class BudgetForcer(Interventions, AfterS1):
     """Drives one request through PRE -> THINKING -> ANSWER -> DONE."""
 
     def __init__(
@@ -67,6 +68,9 @@ class BudgetForcer(Interventions):
         self._steps = 0
         self._scheduled = sorted(policy.interventions)  # (at thinking token, text), in order
         self.scheduled_done = 0
+        self._banned = banned_sequences(policy.suppress, encode)  # last id -> its prefixes
+        self._single_banned = frozenset(t for t, ps in self._banned.items() if () in ps)
+        self._ban_next: frozenset[int] = frozenset()
         self.budget = self._effective_budget(policy.max_thinking_tokens)
         self.phase: Phase = "think" if self._thinking_open_in_prompt() else "pre"
         if self.phase == "think":
@@ -136,7 +140,9 @@ class BudgetForcer(Interventions):
                     continue
                 if self.scheduled_done < len(self._scheduled):  # cut where the next goes in
                     n = min(n, self._scheduled[self.scheduled_done][0] - self.thinking_tokens)
-                stop, sampling = self.fmt.think_stop_ids, self.policy.thinking
+                stop, sampling = self.fmt.think_stop_ids | self._single_banned, self.policy.thinking
+                if self._ban_next:  # one token with the suppressed id masked, then as before
+                    n = 1
                 # As the reference: a request after a forced "Wait" samples at least one
                 # token before it may stop (vLLM min_tokens=1), and so does every thinking
                 # request of a policy that forces Waits.
@@ -164,6 +170,7 @@ class BudgetForcer(Interventions):
                 self.phase,
                 self._steps,
                 min(min_tokens, n),
+                self._ban_next if self.phase == "think" else frozenset(),
             )
             self._steps += 1
             return step
@@ -172,9 +179,12 @@ class BudgetForcer(Interventions):
     def feed(self, token: int) -> bool:
         """Take one sampled token. True means: cut the current backend request now."""
         if self.phase == "think":
+            self._ban_next = frozenset()
             if token in self.fmt.think_stop_ids:
                 self._end_attempt(token)
                 return True
+            if token in self._banned and self._completes_banned(token):
+                return True  # not written: the next request samples again without it
             self._append([token], "think", False)
             self._after_wait = False
             if self.fmt.think_stop_strings and self._found_stop_string():
@@ -216,7 +226,12 @@ class BudgetForcer(Interventions):
         """`feed` for a batch of tokens (a final-only backend request): the same result,
         with a run of plain thinking tokens appended in one go. True: cut the request."""
         room = self.budget - self.thinking_tokens
-        if self.phase == "think" and not self.fmt.think_stop_strings and room > 0:
+        if (
+            self.phase == "think"
+            and not self.fmt.think_stop_strings
+            and room > 0
+            and not self._banned
+        ):
             stops = self.fmt.think_stop_ids
             n = next((i for i, t in enumerate(tokens) if t in stops), len(tokens))
             run = list(tokens[: min(n, room)])
@@ -342,48 +357,6 @@ class BudgetForcer(Interventions):
     def _ends_in_newline(self) -> bool:
         tail = (self.prompt + self.out)[-4:]
         return self._decode(tail).endswith("\n")
-
-    # ----- after s1: scheduled interventions, a graceful cut ---------------------------
-    def _apply_scheduled(self) -> bool:
-        """Force the policy's interventions that are due (thinking holds their token
-        count): each recorded as an `inject` caused by "policy". True: something went in."""
-        applied = False
-        while self.scheduled_done < len(self._scheduled):
-            at, text = self._scheduled[self.scheduled_done]
-            if at > self.thinking_tokens:
-                break
-            self.scheduled_done += 1
-            before = self._decode(self.out[-4:]) if self.thinking_tokens else ""
-            ids = self._encode(separated(text, before))[: self.budget_left]
-            if not ids:
-                continue
-            self._event(ev.INJECT, "policy", self._decode(ids))
-            self._append(ids, "think", True)
-            self._after_wait = False
-            applied = True
-            if self.thinking_tokens >= self.budget and not self._in_grace():
-                self._end_thinking("budget")
-                break
-        return applied
-
-    def _wrap_up_ids(self) -> list[int]:
-        before = self._decode(self.out[-4:]) if self.thinking_tokens else ""
-        return self._encode(separated(self.policy.wrap_up, before))
-
-    def _in_grace(self) -> bool:
-        """At or past the budget, may thinking go on to the end of its sentence? While
-        `grace_tokens` are left and the last token did not end a sentence."""
-        over = self.thinking_tokens - self.budget
-        if self.policy.grace_tokens <= 0 or over < 0 or over >= self.policy.grace_tokens:
-            return False
-        last = self._decode(self.out[-1:]) if self.out else ""
-        return not (("\n" in last) or last.rstrip(" ").endswith((".", "!", "?")))
-
-    def _thinking_room(self) -> int:
-        """Tokens thinking may still sample: to the budget, or in grace to its end."""
-        if self.thinking_tokens >= self.budget and self._in_grace():
-            return self.budget + self.policy.grace_tokens - self.thinking_tokens
-        return self.budget_left
 
     def _end_thinking(self, cause: Cause) -> None:
         """A forced end (budget or user): as the reference, a newline first unless the

@@ -15,6 +15,8 @@ Where the continuation path is still needed (`Session`, this class's base), and 
 - policies whose answer phase samples differently from the thinking, or with top-k /
   top-p (one request samples with one setting; the processor's end draw is exact for the
   temperature alone);
+- suppressed words (NoWait): a word is caught as its last token is sampled, and the
+  token sampled again without it (a new request of one token with the id masked);
 - formats whose end of thinking is a multi-token string (an attempt is seen only once
   it is written) or that are not built in (the worker knows only the built-in formats);
 - the transformers backend, and vLLM with `in_engine_forcing=false`.
@@ -45,7 +47,7 @@ def in_engine_ok(machine: BudgetForcer) -> bool:
     same = (t.temperature, t.top_p, t.top_k) == (a.temperature, a.top_p, a.top_k)
     plain = t.temperature == 0 or (t.top_p >= 1 and t.top_k <= 0)
     built_in = BUILT_IN.get(fmt.name) is fmt.fmt and FORMATS.get(fmt.name) is fmt.fmt
-    return same and plain and built_in and not fmt.think_stop_strings
+    return same and plain and built_in and not fmt.think_stop_strings and not p.suppress
 
 
 def policy_args(policy: BudgetPolicy) -> dict[str, Any]:

@@ -53,6 +53,7 @@ class BudgetPolicy:
     interventions: tuple[tuple[int, str], ...] = ()
     wrap_up: str = ""
     grace_tokens: int = 0
+    suppress: tuple[str, ...] = ()  # words never written while thinking (NoWait, 2506.08343)
 
     def __post_init__(self) -> None:
         m = self.max_thinking_tokens
@@ -103,6 +104,8 @@ class BudgetPolicy:
         if self.ignore_strings != ("Wait",):
             parts.append("ignore=" + ("|".join(self.ignore_strings) or "none"))
         parts += [f"intervene={text}@{at}" for at, text in self.interventions]
+        if self.suppress:
+            parts.append("suppress=" + "|".join(self.suppress))
         if self.wrap_up:
             parts.append(f"wrap_up={self.wrap_up}")
         if self.grace_tokens:
@@ -143,6 +146,22 @@ def parse_ignore_str(text: str) -> str | tuple[str, ...]:
     if any(not p for p in parts):
         raise S1Error(f"empty ignore string in {text!r}", "e.g. --ignore-str 'Wait|Hmm'")
     return parts[0] if len(parts) == 1 else parts
+
+
+NOWAIT_WORDS = ("Wait", "Hmm", "Alternatively")  # NoWait's reflection words (2506.08343)
+
+
+def parse_suppress(text: str) -> tuple[str, ...]:
+    """'Wait|Hmm' -> ("Wait", "Hmm"); 'nowait' -> NoWait's words; '' -> none."""
+    t = str(text).strip()
+    if not t:
+        return ()
+    if t.lower() == "nowait":
+        return NOWAIT_WORDS
+    words = tuple(w.strip() for w in t.split("|"))
+    if any(not w for w in words):
+        raise S1Error(f"empty word in {text!r}", "e.g. --suppress 'Wait|Hmm' or nowait")
+    return words
 
 
 def parse_intervention(text: str) -> tuple[int, str]:

@@ -209,6 +209,7 @@ class Session(LoggedSession):
                     cache_key=self.id,
                     stream=self.live,
                     min_tokens=step.min_tokens,
+                    ban_ids=step.ban_ids,
                 )
                 reader = asyncio.create_task(self._read(generation, request))
                 got_tokens = False

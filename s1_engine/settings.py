@@ -20,6 +20,7 @@ from .policy import (
     parse_budget,
     parse_ignore_str,
     parse_intervention,
+    parse_suppress,
 )
 
 PANEL_ENGINE = "Model and engine"
@@ -165,6 +166,12 @@ class PolicyOptions:
         "I will answer now.'); its tokens count as thinking.",
         panel=PANEL_POLICY,
     )
+    suppress: str = option(
+        "",
+        "Words the model may not write while it thinks: 'Wait|Hmm', or nowait for NoWait's "
+        "Wait|Hmm|Alternatively (arXiv 2506.08343); each caught one is a suppress event.",
+        panel=PANEL_POLICY,
+    )
     grace: int = option(
         0,
         "At a budget cut, up to this many more thinking tokens to end the sentence in "
@@ -213,6 +220,7 @@ class PolicyOptions:
             interventions=(parse_intervention(self.intervene),) if self.intervene else (),
             wrap_up=self.wrap_up,
             grace_tokens=self.grace,
+            suppress=parse_suppress(self.suppress),
         )
 
 

@@ -25,6 +25,7 @@ class Step:
     phase: Phase
     number: int  # 0, 1, 2, ... per machine; seeds and request ids derive from it
     min_tokens: int = 0  # the stop ids may not be sampled before this many tokens
+    ban_ids: frozenset[int] = frozenset()  # ids never sampled in this request (NoWait)
 
 
 @dataclass(frozen=True)

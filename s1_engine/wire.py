@@ -102,4 +102,6 @@ def policy_to_wire(p: BudgetPolicy) -> dict[str, Any]:
         d["wrap_up"] = p.wrap_up
     if p.grace_tokens:
         d["grace_tokens"] = p.grace_tokens
+    if p.suppress:
+        d["suppress"] = list(p.suppress)
     return d

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from s1_engine.errors import S1Error
-from s1_engine.policy import parse_budget, parse_ignore_str, parse_interventions
+from s1_engine.policy import parse_budget, parse_ignore_str, parse_interventions, parse_suppress
 
 from .errors import RequestError
 from .schema import Control
@@ -119,6 +119,14 @@ def intervene_value(value: Any) -> tuple[tuple[int, str], ...]:
         return parse_interventions(value if isinstance(value, str) else list(value))
     except S1Error as e:
         raise RequestError(e.line(), param="intervene") from None
+
+
+def suppress_value(value: Any) -> tuple[str, ...]:
+    """`suppress`: "Wait|Hmm", a list of words, or "nowait" (the engine's own reader)."""
+    try:
+        return parse_suppress(value if isinstance(value, str) else "|".join(map(str, value)))
+    except S1Error as e:
+        raise RequestError(e.line(), param="suppress") from None
 
 
 def ignore_str_value(value: Any, name: str) -> str | tuple[str, ...]:

@@ -94,6 +94,7 @@ class BudgetFields(_Body):
     intervene: str | list[tuple[NonNegInt, str]] | None = None
     wrap_up: str | None = None
     grace_tokens: NonNegInt | None = None
+    suppress: str | list[str] | None = None  # words not written while thinking (NoWait)
     s1_detail: bool | None = None  # every stream item (token ids, forced flags): the client
     # sampling, which OpenAI clients also send at the top level
     temperature: Annotated[float, Field(ge=0, le=10)] | None = None

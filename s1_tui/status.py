@@ -54,10 +54,15 @@ class StatusSnapshot:
     controls: str = ""  # the thinking controls after s1 in the policy (see `controls_label`)
 
 
-def controls_label(interventions: Sequence[tuple[int, str]], wrap_up: str, grace: int) -> str:
+def controls_label(
+    interventions: Sequence[tuple[int, str]], wrap_up: str, grace: int, suppress: str = ""
+) -> str:
     """What of the policy goes beyond s1's budget and Waits, in a few words: the footer's
-    way of saying which method runs ("intervene@0 · wrap-up · grace 32")."""
-    parts = [f"intervene@{at}" for at, _ in interventions]
+    way of saying which method runs ("nowait · intervene@0 · wrap-up · grace 32")."""
+    parts = (
+        [suppress if suppress.lower() == "nowait" else f"suppress {suppress}"] if suppress else []
+    )
+    parts += [f"intervene@{at}" for at, _ in interventions]
     parts += ["wrap-up"] if wrap_up else []
     parts += [f"grace {grace}"] if grace else []
     return " · ".join(parts)

@@ -125,6 +125,8 @@ class Trace:
             self._skip_forced = True
         elif e.kind == ev.END_THINKING:
             self._think(marker(f"end of thinking · {who} · {e.thinking_tokens} tokens"))
+        elif e.kind == ev.SUPPRESS:
+            self._think(marker(f"suppressed {e.text.strip()!r} · {who}"))
         elif e.kind == ev.BUDGET_CHANGED:
             self._think(marker(f"budget → {e.text} · {who}"))
         elif e.kind == ev.STOP:

@@ -21,6 +21,7 @@ class GenerateRequest:
     cache_key: str | None = None  # continuations of one session share a key (prefix reuse)
     stream: bool = True  # False: the tokens may come in one chunk at the end (batch work)
     min_tokens: int = 0  # the stop ids are not sampled before this many tokens (vLLM's min_tokens)
+    ban_ids: frozenset[int] = frozenset()  # never sampled in this request (logit -inf)
     extra_args: dict[str, Any] | None = None  # vLLM: per-request settings of its processors
 
 

@@ -198,6 +198,8 @@ class HFBackend:
         logits = out.logits[0, -1].float()
         if job.generated < req.min_tokens and req.stop_ids:
             logits[sorted(req.stop_ids)] = -float("inf")  # as vLLM's min_tokens
+        if req.ban_ids:
+            logits[sorted(req.ban_ids)] = -float("inf")  # as vLLM's logit_bias of -100
         token = self._sample(logits, job)
         job.generated += 1
         job.pending = [token]

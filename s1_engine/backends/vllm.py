@@ -156,6 +156,7 @@ class VLLMBackend:
             seed=s.seed,
             stop_token_ids=sorted(request.stop_ids),
             min_tokens=request.min_tokens,
+            logit_bias={i: -100.0 for i in request.ban_ids} or None,
             skip_special_tokens=False,
             detokenize=False,
             # A batch request needs its tokens only at the end: vLLM stops it exactly where

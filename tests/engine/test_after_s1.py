@@ -158,6 +158,9 @@ def test_s1_generate_takes_the_controls_after_s1(capsys, tiny_model):
     assert record["thinking_tokens"] == 9 + 2 + done  # the budget, its grace, the wrap-up
     assert main(argv + ["--grace", "-1"]) == 2
     assert "--grace" in capsys.readouterr().err
+    assert main(argv[:-5] + ["--suppress", "ub", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert [(e["kind"], e["token_index"]) for e in record["events"]][1] == ("suppress", 1)
 
 
 def test_the_server_reads_the_controls_after_s1():
@@ -170,11 +173,59 @@ def test_the_server_reads_the_controls_after_s1():
             "intervene": [[4, "Check."]],
             "wrap_up": "Time is up.",
             "grace_tokens": 8,
+            "suppress": "nowait",
         }
     )
     p = plan_request(req, BudgetPolicy(), {}).policy
     assert (p.interventions, p.wrap_up, p.grace_tokens) == (((4, "Check."),), "Time is up.", 8)
+    assert p.suppress == ("Wait", "Hmm", "Alternatively")
     req = ChatRequest.model_validate(
         {"messages": [{"role": "user", "content": Q}], "intervene": "Check.@x@"}
     )
     assert plan_request(req, BudgetPolicy(), {}).policy.interventions == ((0, "Check.@x@"),)
+
+
+# ----- suppressed words (NoWait) ---------------------------------------------------------------
+def test_a_suppressed_word_is_caught_as_a_whole_sequence(tok):
+    """'ub uc' suppressed: ' uc' is caught only where it completes ' ub uc' (never after
+    ' ua'), counted, and sampled again with it masked for one token."""
+    ua, ub, uc = (tok.encode(w, add_special_tokens=False)[0] for w in (" ua", " ub", " uc"))
+    successor = {ua: ub, ub: uc, uc: ua}
+    m = machine(tok, BudgetPolicy(max_thinking_tokens=9, suppress=("ub uc",)), THINK_TAGS)
+    while (step := m.next_step()) is not None and m.phase == "think":
+        for _ in range(step.max_tokens):
+            token = successor.get(m.out[-1], ua) if m.out else ua
+            if token in step.ban_ids:
+                assert step.max_tokens == 1
+                token = ua  # the model's next choice once the masked id is gone
+            if m.feed(token):
+                break
+        else:
+            m.on_request_end("length")
+    thinking = m.out[: m.thinking_tokens]
+    assert thinking == [ua, ub] * 4 + [ua]
+    sup = [(e.cause, e.token_index, e.text) for e in m.events if e.kind == "suppress"]
+    assert sup == [("policy", i, " ub uc") for i in (2, 4, 6, 8)]
+
+
+def test_suppress_words_and_their_errors():
+    from s1_engine.policy import NOWAIT_WORDS, parse_suppress
+
+    assert parse_suppress("nowait") == NOWAIT_WORDS == ("Wait", "Hmm", "Alternatively")
+    assert parse_suppress("Wait|Hmm") == ("Wait", "Hmm") and parse_suppress("") == ()
+    with pytest.raises(S1Error, match="empty word"):
+        parse_suppress("Wait||Hmm")
+
+
+def test_suppressed_words_on_both_backends(hf_engine, vllm_engine):
+    """The scripted model wants ' ub' after ' ua': it is caught at token 1, never written,
+    and both backends write the very same tokens after it (vLLM on its continuation path)."""
+    policy = BudgetPolicy(max_thinking_tokens=12, suppress=("ub",))
+    a = hf_engine.generate(Q, policy, format="think-tags")
+    b = vllm_engine.generate(Q, policy, format="think-tags")
+    ub = hf_engine.tokenizer.encode(" ub", add_special_tokens=False)[0]
+    for r in (a, b):
+        sup = [(e.cause, e.token_index, e.text) for e in r.events if e.kind == "suppress"]
+        assert sup == [("policy", 1, " ub")]
+        assert ub not in r.output_ids and r.count("suppress") == 1
+    assert a.output_ids == b.output_ids and a.events == b.events

@@ -12,6 +12,8 @@ def test_the_status_line_names_the_controls():
     label = controls_label([(0, "Check.")], "Time is up.", 32)
     assert label == "intervene@0 · wrap-up · grace 32"
     assert controls_label([], "", 0) == ""
+    assert controls_label([], "", 0, "nowait") == "nowait"
+    assert controls_label([], "", 0, "Wait|Hmm") == "suppress Wait|Hmm"
     line = status_line(StatusSnapshot(model="m", backend="hf", controls=label), 160)
     assert "intervene@0 · wrap-up · grace 32" in line
     assert "grace" not in status_line(StatusSnapshot(model="m", backend="hf"), 160)
