@@ -24,6 +24,7 @@ FIELDS = (
     "interventions",
     "wrap_up",
     "grace_tokens",
+    "suppress",
 )
 
 
@@ -37,6 +38,12 @@ def s1_args(params: Any) -> dict[str, Any] | None:
 
 def policy_from_args(a: dict[str, Any]) -> BudgetPolicy:
     """A `BudgetPolicy` from request fields (`vllm_xargs` values are str / int / float)."""
+    if str(a.get("suppress", "")).strip():
+        raise S1Error(
+            "suppress (NoWait) does not run inside plain vllm serve: a caught word is sampled"
+            " again with its id masked, a new request",
+            "use s1 serve --backend vllm (its suppress field), or leave suppress out",
+        )
     ignore = a.get("ignore_str", "Wait")
     if isinstance(ignore, list | tuple):
         ignore_str: str | tuple[str, ...] = tuple(str(x) for x in ignore)

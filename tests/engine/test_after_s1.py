@@ -89,6 +89,9 @@ def test_parse_intervention_and_its_errors():
         BudgetPolicy(interventions=((-1, "x"),))
     with pytest.raises(S1Error, match="grace"):
         policy_from_args({"grace_tokens": -2})
+    with pytest.raises(S1Error, match="suppress .NoWait. does not run inside plain vllm serve"):
+        policy_from_args({"suppress": "nowait"})
+    assert policy_from_args({"suppress": ""}).suppress == ()
 
 
 # ----- the real backends -------------------------------------------------------------------
