@@ -210,6 +210,7 @@ class Session(LoggedSession):
                     stream=self.live,
                     min_tokens=step.min_tokens,
                     ban_ids=step.ban_ids,
+                    logprobs=step.logprobs,
                 )
                 reader = asyncio.create_task(self._read(generation, request))
                 got_tokens = False

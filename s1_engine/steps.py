@@ -26,6 +26,8 @@ class Step:
     number: int  # 0, 1, 2, ... per machine; seeds and request ids derive from it
     min_tokens: int = 0  # the stop ids may not be sampled before this many tokens
     ban_ids: frozenset[int] = frozenset()  # ids never sampled in this request (NoWait)
+    logprobs: int | None = None  # the sampled tokens' probabilities (and the top k) are asked
+    probe: bool = False  # a side request (DEER's trial answer): its tokens go to `feed_probe`
 
 
 @dataclass(frozen=True)

@@ -23,14 +23,24 @@ class GenerateRequest:
     min_tokens: int = 0  # the stop ids are not sampled before this many tokens (vLLM's min_tokens)
     ban_ids: frozenset[int] = frozenset()  # never sampled in this request (logit -inf)
     extra_args: dict[str, Any] | None = None  # vLLM: per-request settings of its processors
+    # token probabilities, only where asked (they cost a softmax per token): None = none;
+    # 0 = each sampled token's log probability; k = and the k largest of each position
+    logprobs: int | None = None
 
 
 @dataclass
 class Chunk:
-    """Token ids produced since the last chunk; `finish_reason` is set on the last one."""
+    """Token ids produced since the last chunk; `finish_reason` is set on the last one.
+
+    With `GenerateRequest.logprobs`: `logprobs[i]` is the log probability of `token_ids[i]`
+    and `top_logprobs[i]` the k largest of its position (descending), under the model's raw
+    distribution (before temperature, masks and biases: vLLM's "raw_logprobs"); NaN and
+    () for a token the backend did not sample (vLLM's stop token it reports apart)."""
 
     token_ids: list[int]
     finish_reason: str | None = None  # "stop" | "length" | None
+    logprobs: list[float] | None = None
+    top_logprobs: list[tuple[float, ...]] | None = None
 
 
 class Backend(Protocol):

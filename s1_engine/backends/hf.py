@@ -33,6 +33,8 @@ class _Job:
     generated: int = 0
     generator: Any = None
     held: list[int] = field(default_factory=list)  # tokens of a batch request, sent at its end
+    held_lp: list[float] = field(default_factory=list)  # their log probabilities (if asked)
+    held_top: list[tuple[float, ...]] = field(default_factory=list)
 
 
 class HFBackend:
@@ -196,6 +198,8 @@ class HFBackend:
         job.cache = out.past_key_values
         job.cached_ids.extend(job.pending)
         logits = out.logits[0, -1].float()
+        # the raw distribution, before any mask (as vLLM's "raw_logprobs"), if asked
+        raw = torch.log_softmax(logits, dim=-1) if req.logprobs is not None else None
         if job.generated < req.min_tokens and req.stop_ids:
             logits[sorted(req.stop_ids)] = -float("inf")  # as vLLM's min_tokens
         if req.ban_ids:
@@ -208,12 +212,15 @@ class HFBackend:
             reason = "stop"
         elif job.generated >= req.max_tokens or len(job.cached_ids) + 1 >= self.max_model_len:
             reason = "length"
-        if req.stream:
-            job.push(Chunk([token], reason))
-        else:  # batch work: one chunk at the end, as vLLM's FINAL_ONLY
-            job.held.append(token)
-            if reason is not None:
-                job.push(Chunk(job.held, reason))
+        if raw is not None:
+            k = min(int(req.logprobs or 0), raw.numel())
+            job.held_lp.append(float(raw[token]))
+            job.held_top.append(tuple(torch.topk(raw, k).values.tolist()) if k else ())
+        job.held.append(token)  # batch work: one chunk at the end, as vLLM's FINAL_ONLY
+        if req.stream or reason is not None:
+            lp = (job.held_lp, job.held_top) if raw is not None else (None, None)
+            job.push(Chunk(job.held, reason, *lp))
+            job.held, job.held_lp, job.held_top = [], [], []
         return reason is not None
 
     @staticmethod

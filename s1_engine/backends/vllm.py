@@ -164,6 +164,7 @@ class VLLMBackend:
             # nothing is lost, and no per-token output crosses into Python.
             output_kind=RequestOutputKind.DELTA if request.stream else RequestOutputKind.FINAL_ONLY,
             extra_args=request.extra_args,
+            logprobs=request.logprobs,  # the sampled token's and the top k (raw: vLLM's default)
         )
         prompt = TokensPrompt(prompt_token_ids=list(request.prompt_ids))
         async for out in self.engine.generate(prompt, params, request.request_id):
@@ -178,4 +179,31 @@ class VLLMBackend:
                 ids.append(o.stop_reason)
             if reason not in (None, "stop", "length"):
                 reason = "length" if reason == "length" else "stop"
-            yield Chunk(ids, reason)
+            if request.logprobs is None:
+                yield Chunk(ids, reason)
+            else:
+                yield Chunk(ids, reason, *_probabilities(o.logprobs, ids, request.logprobs))
+
+
+def _probabilities(
+    positions: Any, ids: list[int], k: int
+) -> tuple[list[float], list[tuple[float, ...]]]:
+    """vLLM's per-position {id: Logprob} (the sampled id and the top k, by rank) as the
+    sampled ids' log probabilities and each position's k largest; a stop id vLLM reports
+    apart (not in `positions`) gets NaN and ()."""
+    lps: list[float] = []
+    tops: list[tuple[float, ...]] = []
+    positions = list(positions or [])
+    for i, token in enumerate(ids):
+        pos = positions[i] if i < len(positions) else None
+        if not pos or token not in pos:
+            lps.append(float("nan"))
+            tops.append(())
+            continue
+        lps.append(float(pos[token].logprob))
+        ranked = sorted(
+            (lp for lp in pos.values() if lp.rank is not None and lp.rank <= k),
+            key=lambda lp: lp.rank,
+        )
+        tops.append(tuple(float(lp.logprob) for lp in ranked))
+    return lps, tops
