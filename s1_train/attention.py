@@ -4,7 +4,11 @@ TRL's padding-free collator concatenates a micro-batch's sequences into one row 
 passes their boundaries (`cu_seq_lens_q`); the `flash_attention_*` implementations use
 them, but need a package the GPU machine may not have. `s1_varlen` attends within each
 sequence only, with one causal SDPA call per sequence (PyTorch's own flash kernel, no
-mask; a few calls per layer). Every other batch (padded, cached, or inference) goes to
+mask; a few calls per layer). The boundaries are read to the host once per micro-batch, not
+once per layer: `cu_seq_lens_q` is one tensor object for the whole forward (and for the
+recomputation of checkpointed layers), and each `.tolist()` of a device tensor waits for
+the device to drain; per layer that was 56 waits per micro-batch of a 28-layer model, the
+largest share of the idle GPU time in bench/train/gpu_train.md's profile. Every other batch (padded, cached, or inference) goes to
 transformers' own SDPA unchanged, so a model trained with it saves and loads like any other.
 
     from s1_train.attention import register
@@ -13,16 +17,33 @@ transformers' own SDPA unchanged, so a model trained with it saves and loads lik
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 NAME = "s1_varlen"
+# the last boundaries read, with a weak reference to the tensor they were read from: a hit
+# only for that very tensor object (a new micro-batch's tensor may reuse its memory)
+_last: tuple[weakref.ref, list[int]] | None = None
+
+
+def _read(cu: Any) -> list[int]:
+    """The boundaries on the host (for a device tensor: a wait for the device)."""
+    return [int(x) for x in cu.tolist()]
 
 
 def _boundaries(kwargs: dict[str, Any]) -> list[int] | None:
+    global _last
     cu = kwargs.get("cu_seq_lens_q")
     if cu is None:
         return None
-    return [int(x) for x in cu.tolist()]
+    if _last is not None and _last[0]() is cu:
+        return _last[1]
+    bounds = _read(cu)
+    try:
+        _last = (weakref.ref(cu), bounds)
+    except TypeError:  # not weak-referenceable (a list): nothing to wait for anyway
+        _last = None
+    return bounds
 
 
 def varlen_attention_forward(

@@ -56,10 +56,12 @@ BASE = {
     "loss_kernel": "chunked",
     "optimizer": "fused",
     "compile_layers": False,
+    "bounds_once": False,  # the bench's own: s1_varlen read its boundaries in every layer
 }
 # each change alone, in the order they run (the likeliest gains first)
 VARIANTS: dict[str, dict] = {
     "base": {},
+    "bounds-once": {"bounds_once": True},  # s1_varlen reads them once a micro-batch
     "nogc": {"gradient_checkpointing": False},  # no recomputation, if the memory allows
     "liger-ce": {"loss_kernel": "liger"},  # Liger's fused linear cross-entropy
     "nometrics": {"token_metrics": False},  # no per-token entropy/accuracy, no syncs
@@ -68,6 +70,7 @@ VARIANTS: dict[str, dict] = {
     "mb8": {"per_device_batch_size": 8},  # 8 sequences a micro-batch (x 2)
     "foreach": {"optimizer": "foreach"},
 }
+BENCH_ONLY = ("bounds_once",)  # settings of this bench, not of `s1 train`
 EXTRA_S = {"compile": 150.0}  # compile time on top of the steps (a guess, for the budget)
 WORK = Path(os.environ.get("S1_GPU_PROFILE_WORK", "/tmp/s1_gpu_profile"))
 
@@ -103,6 +106,12 @@ def annotate_for_profile(trainer) -> None:
     trainer._clip_grad_norm = clip_grad_norm
 
 
+def _boundaries_every_layer(kwargs: dict) -> list[int] | None:
+    """s1_varlen's boundaries as they were read before issue 25: in every layer."""
+    cu = kwargs.get("cu_seq_lens_q")
+    return None if cu is None else [int(x) for x in cu.tolist()]
+
+
 def run_variant(spec: dict) -> None:
     """Train `spec["steps"]` steps; every step's record appended to spec["log"] at once."""
     from dataclasses import replace
@@ -117,7 +126,12 @@ def run_variant(spec: dict) -> None:
     cuda = torch.cuda.is_available()
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     log = Path(spec["log"])
-    config = resolve_config(None, spec["config"])
+    cfg = dict(spec["config"])
+    if not cfg.pop("bounds_once", True):  # as before issue 25: a device wait in every layer
+        from s1_train import attention
+
+        attention._boundaries = _boundaries_every_layer
+    config = resolve_config(None, cfg)
     config.validate()
     trainer, data, info = build_trainer(config)
     annotate_for_profile(trainer)
@@ -175,6 +189,9 @@ def run_variant(spec: dict) -> None:
             state["pending"] = rec
             step_tokens.clear()
             state["t"] = now
+            if st.global_step >= spec.get("stop_after", 1 << 30):
+                control.should_training_stop = True  # the schedule is the loss run's
+            return control
 
         def on_log(self, args, st, control, logs=None, **kw):  # noqa: ANN001
             rec = state.pop("pending", None)
@@ -273,7 +290,9 @@ class Bench:
             "output_dir": str(WORK / "runs" / name),
             "block_size": a.block_size,
             "batch_size": a.batch_size,
-            "max_steps": steps,
+            # every run on the loss run's schedule (its learning rate at each step), so
+            # that the first steps' losses compare; a shorter run stops early
+            "max_steps": max(steps, a.loss_steps),
             "epochs": 100,
             "save_steps": 1_000_000,
             "logging_steps": 1,
@@ -304,6 +323,7 @@ class Bench:
             "config": self.config(name, changes, steps),
             "log": str(log),
             "profile_step": a.warmup + 1 if profile else 0,
+            "stop_after": steps,
         }
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         if a.device == "cpu":
@@ -397,7 +417,9 @@ class Bench:
         shape = KNOWN.get(f"qwen2.5-{self.args.shape}")
         while picked and gpu_gib and shape:
             changes = {k: v for n in picked for k, v in VARIANTS[n].items()}
-            cfg = TrainConfig(**{k: v for k, v in self.config("best", changes, 1).items()})
+            cfg = TrainConfig(
+                **{k: v for k, v in self.config("best", changes, 1).items() if k not in BENCH_ONLY}
+            )
             if plan.estimate(shape, plan.setup_for(cfg, 1, fsdp=False)).fits(gpu_gib):
                 break
             picked.pop()  # the smallest gain goes first
@@ -466,7 +488,11 @@ class Bench:
             if name == "base" and "step_s_median" not in self.results["base"]:
                 break  # nothing to compare with
         base = self.results["base"]
-        changes, picked = self.best_changes() if "step_s_median" in base else ({}, [])
+        if a.best:  # named: e.g. measured alone in an earlier run of this bench
+            picked = [n for n in a.best.split(",") if n]
+            changes = {k: v for n in picked for k, v in VARIANTS[n].items()}
+        else:
+            changes, picked = self.best_changes() if "step_s_median" in base else ({}, [])
         self.summary["best"] = {"changes": changes, "of": picked}
         left_steps = int(
             (self.left() - self.estimate_s("", 0)) / ((base.get("step_s_median") or 10) * 1.1)
@@ -541,6 +567,9 @@ def main() -> None:
     ap.add_argument("--loss-steps", type=int, default=20, help="steps of base and best")
     ap.add_argument("--warmup", type=int, default=2, help="steps left out of the timing")
     ap.add_argument("--variants", default=",".join(VARIANTS), help="in this order; base first")
+    ap.add_argument(
+        "--best", default="", help="the combination to run as best (variants), not picked here"
+    )
     ap.add_argument("--loss-tolerance", type=float, default=0.01, help="relative, any step")
     ap.add_argument("--deadline-s", type=float, default=420, help="no run starts after this")
     ap.add_argument("--budget-s", type=float, default=530, help="every run ends by this")

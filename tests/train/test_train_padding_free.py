@@ -117,3 +117,39 @@ def test_gpu_defaults_padding_free_micro_batches_and_selective_checkpointing(
     assert not t.selective_for(t.TrainConfig(block_size=8192))  # no checkpointing at all
     monkeypatch.setenv("WORLD_SIZE", "8")
     assert t.per_device_for(cfg) == 2 and t.grad_accum_for(cfg) == 1  # 2 x 1 x 8 = 16
+
+
+def test_the_boundaries_are_read_once_a_forward_not_once_a_layer(
+    tiny_random_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each read of a device tensor's values waits for the device: one per micro-batch."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from s1_train import attention
+
+    reads: list[list[int]] = []
+    real = attention._read
+    monkeypatch.setattr(attention, "_read", lambda cu: reads.append(real(cu)) or reads[-1])
+    model = AutoModelForCausalLM.from_pretrained(
+        str(tiny_random_model), dtype=torch.float32, attn_implementation=attention.register()
+    ).eval()
+    assert model.config.num_hidden_layers >= 2
+
+    def forward(lengths: list[int]) -> torch.Tensor:
+        ids = torch.randint(10, 200, (1, sum(lengths)))
+        pos = torch.cat([torch.arange(n) for n in lengths])[None]
+        cu = torch.tensor([0, *torch.tensor(lengths).cumsum(0).tolist()], dtype=torch.int32)
+        with torch.no_grad():
+            return model(
+                input_ids=ids,
+                position_ids=pos,
+                cu_seq_lens_q=cu,
+                cu_seq_lens_k=cu,
+                max_length_q=max(lengths),
+                max_length_k=max(lengths),
+            ).logits
+
+    forward([3, 5])
+    forward([4, 4])  # a new tensor (maybe at the old one's address): read again, not reused
+    assert reads == [[0, 3, 8], [0, 4, 8]]
