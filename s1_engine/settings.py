@@ -225,7 +225,8 @@ class PolicyOptions:
         preset = METHOD_PRESETS.get(self.method)
         if preset is None:
             raise S1Error(
-                f"unknown method {self.method!r}", f"use one of: {', '.join(METHOD_PRESETS)}"
+                f"--method must be one of {', '.join(METHOD_PRESETS)}, got {self.method!r}",
+                "e.g. --method alphaone",
             )
         defaults = {f.name: f.default for f in fields(self)}
         for name, value in preset.items():

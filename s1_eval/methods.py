@@ -150,7 +150,9 @@ def parse_methods(values: Sequence[str] | str | None) -> list[str]:
             if not name:
                 raise S1Error(f"cannot read --method {item!r}", "e.g. --method budget,rejection")
             if name not in METHOD_NAMES:
-                raise S1Error(f"unknown method {name!r}", f"use one of: {', '.join(METHOD_NAMES)}")
+                raise S1Error(
+                    f"--method: unknown method {name!r}", f"use one of: {', '.join(METHOD_NAMES)}"
+                )
             if name not in out:
                 out.append(name)
     return out or ["budget"]
