@@ -71,6 +71,7 @@ def command(
     config_default: Callable[[], Path | None] | None = None,
     defaults: dict[str, Any] | None = None,
     callback: bool = False,
+    shadow: tuple[str, ...] = (),
     **command_kwargs: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register `func` as a command whose settings parameters become options.
@@ -80,6 +81,9 @@ def command(
     `config_flag`, `config_loader`, `aliases`: the settings file's flag (e.g. train's
     --recipe), how to read it (a path or a shipped name) and other names for fields.
     `config_default`: the settings file read when the flag is not given (if it exists).
+    `shadow`: option names an earlier settings group owns: a later group's field of the
+    same name is not offered and keeps its default (eval's --method is its own, not the
+    policy's preset).
     """
     overrides = defaults or {}
 
@@ -100,6 +104,8 @@ def command(
         typs: dict[str, Any] = {}
         for group, cls in groups.items():
             for f, info, typ in option_fields(cls):
+                if f.name in shadow and f.name in owner:
+                    continue
                 if f.name in owner or f.name in sig.parameters:
                     raise TypeError(f"option {f.name!r} declared twice in {func.__name__}")
                 owner[f.name] = group

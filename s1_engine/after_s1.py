@@ -76,13 +76,14 @@ class AfterS1(_Base):
 
 
 def banned_sequences(
-    words: Sequence[str], encode: Callable[[str], list[int]]
+    words: Sequence[str], encode: Callable[[str], list[int]], lower: bool = True
 ) -> dict[int, list[tuple[int, ...]]]:
-    """The token sequences of each word as a model may write it (as is, lower case, after
-    a space), by their last id: {last id: [the ids before it, ...]}."""
+    """The token sequences of each word as a model may write it (as is, lower case unless
+    `lower` is False, after a space), by their last id: {last id: [the ids before it, ...]}."""
     out: dict[int, list[tuple[int, ...]]] = {}
     for w in words:
-        for form in dict.fromkeys((w, w.lower(), " " + w, " " + w.lower())):
+        cases = (w, w.lower()) if lower else (w,)
+        for form in dict.fromkeys([*cases, *(" " + c for c in cases)]):
             ids = encode(form)
             if ids and tuple(ids[:-1]) not in out.setdefault(ids[-1], []):
                 out[ids[-1]].append(tuple(ids[:-1]))

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 from . import events as ev
 from .after_s1 import AfterS1, banned_sequences
+from .alphaone import AlphaOne
 from .budget import closing_reserve, thinking_budget
 from .errors import S1Error
 from .events import Cause, Event, Segment
@@ -28,7 +29,7 @@ from .steps import PRE_MAX_TOKENS, STOP_STRING_WINDOW, Phase, Step, Tokens
 __all__ = ["BudgetForcer", "Phase", "Step", "Tokens"]
 
 
-class BudgetForcer(Interventions, AfterS1):
+class BudgetForcer(Interventions, AfterS1, AlphaOne):
     """Drives one request through PRE -> THINKING -> ANSWER -> DONE."""
 
     def __init__(
@@ -71,6 +72,8 @@ class BudgetForcer(Interventions, AfterS1):
         self._banned = banned_sequences(policy.suppress, encode)  # last id -> its prefixes
         self._single_banned = frozenset(t for t, ps in self._banned.items() if () in ps)
         self._ban_next: frozenset[int] = frozenset()
+        words = (policy.ignore_strings or ("Wait",)) if policy.alpha else ()
+        self._alpha_words = banned_sequences(words, encode, lower=False)  # its Waits past alpha
         self.budget = self._effective_budget(policy.max_thinking_tokens)
         self.phase: Phase = "think" if self._thinking_open_in_prompt() else "pre"
         if self.phase == "think":
@@ -185,6 +188,8 @@ class BudgetForcer(Interventions, AfterS1):
                 return True
             if token in self._banned and self._completes_banned(token):
                 return True  # not written: the next request samples again without it
+            if token in self._alpha_words and self._alpha_ends_at(token):
+                return True
             self._append([token], "think", False)
             self._after_wait = False
             if self.fmt.think_stop_strings and self._found_stop_string():
@@ -193,7 +198,7 @@ class BudgetForcer(Interventions, AfterS1):
             if self.thinking_tokens >= self.budget and not self._in_grace():
                 self._end_thinking("budget")
                 return True
-            return False
+            return bool(self.policy.alpha) and self._alpha_wait()
         if self.phase == "answer":
             self.answer_sampled += 1
             if token in self.fmt.answer_stop_ids:
@@ -231,6 +236,7 @@ class BudgetForcer(Interventions, AfterS1):
             and not self.fmt.think_stop_strings
             and room > 0
             and not self._banned
+            and not self.policy.alpha
         ):
             stops = self.fmt.think_stop_ids
             n = next((i for i, t in enumerate(tokens) if t in stops), len(tokens))
@@ -289,6 +295,8 @@ class BudgetForcer(Interventions, AfterS1):
         """Who suppresses an end attempt now (a Wait follows), or None: it is accepted."""
         if self.user_ignores > 0:
             return "user"
+        if self._alpha_past():  # AlphaOne: past the alpha moment the policy ends it
+            return None
         if self.ignores_used < self.policy.num_ignore:
             return "budget"
         if self.thinking_tokens < self.policy.min_thinking_tokens:
@@ -323,6 +331,8 @@ class BudgetForcer(Interventions, AfterS1):
             if self.ignores_used < self.policy.num_ignore:
                 self.ignores_used += 1
             self._insert_wait("budget")
+        elif self._alpha_past():
+            self._end_thinking("policy")
         else:
             self._event(ev.END_THINKING, "model")
             self.think_end_at = len(self.out)
@@ -358,22 +368,23 @@ class BudgetForcer(Interventions, AfterS1):
         tail = (self.prompt + self.out)[-4:]
         return self._decode(tail).endswith("\n")
 
-    def _end_thinking(self, cause: Cause) -> None:
-        """A forced end (budget or user): as the reference, a newline first unless the
-        thinking already ends in one, then the delimiter (and the answer lead-in). At a
-        budget cut the policy's wrap-up sentence goes first (an `inject` by "policy")."""
+    def _end_thinking(self, cause: Cause, why: str = "") -> None:
+        """A forced end (budget, user or policy; `why`: the event's text): as the reference,
+        a newline first unless the thinking already ends in one, then the delimiter (and
+        the answer lead-in). At a budget cut the policy's wrap-up sentence goes first (an
+        `inject` by "policy")."""
         over = self.thinking_tokens - self.budget
         grace = f"grace {over}" if cause == "budget" and over > 0 else ""
         if cause == "budget" and self.policy.wrap_up:
             ids = self._wrap_up_ids()
             self._event(ev.INJECT, "policy", self._decode(ids))
             self._append(ids, "think", True)
-        self._event(ev.END_THINKING, cause, grace)
+        self._event(ev.END_THINKING, cause, grace or why)
         self.think_end_at = len(self.out)
         if not self._ends_in_newline():
             self._append(self.fmt.newline_ids, "delimiter", True)
         self._append(self.fmt.think_end_ids, "delimiter", True)
-        if cause == "budget" or (cause == "user" and self.policy.lead_in_on_user_end):
+        if cause in ("budget", "policy") or (cause == "user" and self.policy.lead_in_on_user_end):
             self._append(self.fmt.lead_in_ids, "answer", True)
         self.phase = "answer"
 

@@ -25,6 +25,8 @@ FIELDS = (
     "wrap_up",
     "grace_tokens",
     "suppress",
+    "alpha",
+    "alpha_p",
 )
 
 
@@ -43,6 +45,12 @@ def policy_from_args(a: dict[str, Any]) -> BudgetPolicy:
             "suppress (NoWait) does not run inside plain vllm serve: a caught word is sampled"
             " again with its id masked, a new request",
             "use s1 serve --backend vllm (its suppress field), or leave suppress out",
+        )
+    if str(a.get("alpha", "0")).strip() not in ("", "0", "0.0"):
+        raise S1Error(
+            "alpha (AlphaOne) does not run inside plain vllm serve: past the alpha moment the"
+            " model's own Wait is taken back and replaced by the end of thinking",
+            "use s1 serve --backend vllm (its alpha field), or leave alpha out",
         )
     ignore = a.get("ignore_str", "Wait")
     if isinstance(ignore, list | tuple):

@@ -54,6 +54,11 @@ class BudgetPolicy:
     wrap_up: str = ""
     grace_tokens: int = 0
     suppress: tuple[str, ...] = ()  # words never written while thinking (NoWait, 2506.08343)
+    # AlphaOne (arXiv 2505.24863, `s1_engine.alphaone`): the alpha moment at this share of
+    # the thinking budget (0: off); before it, a Wait after a paragraph break with
+    # probability alpha_p x (1 - t / the moment); after it, the model's next Wait ends thinking
+    alpha: float = 0.0
+    alpha_p: float = 1.0
 
     def __post_init__(self) -> None:
         m = self.max_thinking_tokens
@@ -86,6 +91,19 @@ class BudgetPolicy:
                 )
         if self.grace_tokens < 0:
             raise S1Error(f"grace tokens must be >= 0, got {self.grace_tokens}", "e.g. --grace 32")
+        if not _share(self.alpha):
+            raise S1Error(
+                f"alpha must be a share of the thinking budget in [0, 1] (0: off), got "
+                f"{self.alpha!r}",
+                "the paper's alpha 1.4 at an average thinking length N is 1.4*N/budget, "
+                "e.g. --alpha 0.5",
+            )
+        if not _share(self.alpha_p):
+            raise S1Error(
+                f"alpha_p (the chance of a Wait at thinking's start) must be in [0, 1], got "
+                f"{self.alpha_p!r}",
+                "e.g. --alpha-p 1 (the AlphaOne reference's)",
+            )
 
     @property
     def ignore_strings(self) -> tuple[str, ...]:
@@ -110,7 +128,16 @@ class BudgetPolicy:
             parts.append(f"wrap_up={self.wrap_up}")
         if self.grace_tokens:
             parts.append(f"grace={self.grace_tokens}")
+        if self.alpha:
+            parts.append(f"alpha={self.alpha:g}")
+            if self.alpha_p != 1:
+                parts.append(f"alpha_p={self.alpha_p:g}")
         return ",".join(parts)
+
+
+def _share(v: object) -> bool:
+    """A number in [0, 1] (not a bool, not NaN)."""
+    return not isinstance(v, bool) and isinstance(v, int | float) and 0 <= v <= 1
 
 
 def parse_budget(text: str | int) -> Budget:

@@ -8,7 +8,7 @@ the same flags `s1 generate` reads single values with.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from .backends import AUTO_HELP
@@ -129,6 +129,17 @@ def _literal(raw: str) -> Any:
     return raw
 
 
+# `--method NAME` on generate / tui / serve: a preset of the policy options below (field ->
+# the value it sets); a flag given with a value other than its default wins over the preset.
+METHOD_PRESETS: dict[str, dict[str, object]] = {
+    "budget": {},  # s1's budget forcing, the flags as given
+    "nowait": {"suppress": "nowait"},  # NoWait (arXiv 2506.08343)
+    # AlphaOne (arXiv 2505.24863): the alpha moment at half the budget (the paper's
+    # alpha 1.4 x the average thinking length is a median 0.53 of its 8192-token cap)
+    "alphaone": {"alpha": 0.5},
+}
+
+
 @dataclass
 class PolicyOptions:
     max_thinking: str = option(
@@ -179,9 +190,48 @@ class PolicyOptions:
         panel=PANEL_POLICY,
         min=0,
     )
+    alpha: float = option(
+        0.0,
+        "AlphaOne (arXiv 2505.24863): the alpha moment at this share of the thinking budget "
+        "(0: off); before it a Wait may follow each paragraph break, after it the model's "
+        "next Wait or end becomes the end of thinking.",
+        panel=PANEL_POLICY,
+        min=0,
+        max=1,
+        example="--alpha 0.5",
+    )
+    alpha_p: float = option(
+        1.0,
+        "AlphaOne: the chance of a Wait after a paragraph break at thinking's start, falling "
+        "linearly to 0 at the alpha moment.",
+        panel=PANEL_POLICY,
+        min=0,
+        max=1,
+        example="--alpha-p 1",
+    )
+    method: str = option(
+        "budget",
+        "A preset of these options: budget (as given) | nowait (--suppress nowait) | "
+        "alphaone (--alpha 0.5); flags given win.",
+        panel=PANEL_POLICY,
+        choices=tuple(METHOD_PRESETS),
+    )
     temperature: float = option(0.0, "0 = greedy.", panel=PANEL_POLICY, short="-t", min=0)
     top_p: float = option(1.0, "Nucleus sampling.", panel=PANEL_POLICY, above=0, max=1)
     seed: int = option(0, "Sampling seed.", panel=PANEL_POLICY, min=0)
+
+    def __post_init__(self) -> None:
+        """Apply the `method` preset to the options still at their defaults."""
+        preset = METHOD_PRESETS.get(self.method)
+        if preset is None:
+            raise S1Error(
+                f"--method must be one of {', '.join(METHOD_PRESETS)}, got {self.method!r}",
+                "e.g. --method alphaone",
+            )
+        defaults = {f.name: f.default for f in fields(self)}
+        for name, value in preset.items():
+            if getattr(self, name) == defaults[name]:
+                setattr(self, name, value)
 
     def sampling(self) -> SamplingConfig:
         return SamplingConfig(temperature=self.temperature, top_p=self.top_p, seed=self.seed)
@@ -221,6 +271,8 @@ class PolicyOptions:
             wrap_up=self.wrap_up,
             grace_tokens=self.grace,
             suppress=parse_suppress(self.suppress),
+            alpha=self.alpha,
+            alpha_p=self.alpha_p,
         )
 
 

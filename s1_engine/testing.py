@@ -14,12 +14,14 @@ on both, which is what exact budget-forcing tests need:
   `<|im_end|>`. Both lengths are parameters. After "Okay" (or any ignore string, with
   `wait_len=0`) it tries to end thinking at once; its second choice there (taken when
   the end is masked, as vLLM's `min_tokens` does) is ` t000`: the 10 steps again.
-- think-tags format: after `<think>\\n` it cycles ` ua ub uc` and never ends thinking.
+- think-tags format: after `<think>\\n` it cycles ` ua ub uc` and never ends thinking
+  (`cycle`: other words to cycle, e.g. with a paragraph break "\\n\\n" and a "Wait").
 - after "begin" it writes `<think>` itself (the thinking start found in its own output).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 MARKER = "s1_scripted_model.json"  # a folder holding this holds a scripted test model
@@ -45,10 +47,12 @@ def wait_steps(n: int) -> list[str]:
     return [f" w{i:03d}" for i in range(n)]
 
 
-def make_tokenizer(path: str | Path, think_len: int = 10, wait_len: int = 5) -> object:
+def make_tokenizer(
+    path: str | Path, think_len: int = 10, wait_len: int = 5, extra: Sequence[str] = ()
+) -> object:
     """Train and save a small byte-level BPE tokenizer with the chat template.
 
-    The scripted words are added tokens, so each is exactly one id.
+    The scripted words (and `extra`) are added tokens, so each is exactly one id.
     """
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
 
@@ -63,7 +67,7 @@ def make_tokenizer(path: str | Path, think_len: int = 10, wait_len: int = 5) -> 
     )
     corpus = ["What is 1+2? Count the steps. The answer is 3. Final Answer: user assistant"]
     tok.train_from_iterator(corpus * 50, trainer)
-    words = WORDS + think_steps(think_len) + wait_steps(wait_len)
+    words = list(dict.fromkeys(WORDS + think_steps(think_len) + wait_steps(wait_len) + [*extra]))
     tok.add_tokens([AddedToken(w, normalized=False) for w in words])
     return save_chat_tokenizer(tok, path)
 
@@ -95,8 +99,11 @@ def _single(tok: object, text: str) -> int:
     return ids[0]
 
 
-def scripted_successors(tok: object, think_len: int = 10, wait_len: int = 5) -> dict[int, int]:
-    """The bigram table: token id -> the id the model writes next."""
+def scripted_successors(
+    tok: object, think_len: int = 10, wait_len: int = 5, cycle: Sequence[str] = CYCLE
+) -> dict[int, int]:
+    """The bigram table: token id -> the id the model writes next (`cycle`: the
+    think-tags thinking's words, each to the next, the last back to the first)."""
     THINK_STEPS, WAIT_STEPS = think_steps(think_len), wait_steps(wait_len)  # noqa: N806
     one = lambda t: _single(tok, t)  # noqa: E731
     nxt: dict[int, int] = {}
@@ -115,10 +122,10 @@ def scripted_successors(tok: object, think_len: int = 10, wait_len: int = 5) -> 
     nxt[one("answer")] = one(ANSWER[0])
     chain(ANSWER, "<|im_end|>")
     nxt[one("<|im_end|>")] = one("<|im_end|>")
-    nxt[one("<think>")] = one(CYCLE[0])
+    nxt[one("<think>")] = one(cycle[0])
     nxt[one("begin")] = one("<think>")  # a prompt ending in "begin": the model opens thinking
-    nxt[one("\n")] = one(CYCLE[0])
-    chain(CYCLE, CYCLE[0])
+    nxt[one("\n")] = one(cycle[0])
+    chain(list(cycle), cycle[0])
     nxt[one("</think>")] = one(ANSWER[0])
     # The answer lead-ins ("\nFinal Answer:", "\n\nFinal Answer:") end in ":".
     lead = tok.encode("\nFinal Answer:", add_special_tokens=False)  # type: ignore[attr-defined]
@@ -146,6 +153,7 @@ def make_scripted_model(
     vocab_size: int = 0,
     dtype: str = "bfloat16",
     end_prob: float | None = None,
+    cycle: Sequence[str] = CYCLE,
 ) -> Path:
     """Write the scripted tokenizer + model to `path` and return it.
 
@@ -153,13 +161,15 @@ def make_scripted_model(
     `layers`, `hidden`, `intermediate`, `heads`, `kv_heads`, `vocab_size`: the shape,
     for benchmarks that want the compute and memory traffic of a real model (e.g. the
     Qwen2.5-1.5B shape); the layers compute in full but their outputs are zeroed.
+    `cycle`: the think-tags thinking's words (new ones become tokens; a word of the table,
+    e.g. "Wait", then leads to the next word of the cycle instead).
     """
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    tok = make_tokenizer(path, think_len, wait_len)
+    tok = make_tokenizer(path, think_len, wait_len, cycle)
     n_tok = len(tok)  # type: ignore[arg-type]
     vocab = max(vocab_size, -(-n_tok // 64) * 64)
     hidden = max(hidden, -(-n_tok // 64) * 64, 512)
@@ -183,7 +193,7 @@ def make_scripted_model(
     with torch.device(device):
         model = Qwen2ForCausalLM(config)
     default = _single(tok, think_steps(think_len)[0])
-    table = scripted_successors(tok, think_len, wait_len)
+    table = scripted_successors(tok, think_len, wait_len, cycle)
     with torch.no_grad():
         model.model.embed_tokens.weight.copy_(torch.eye(vocab, hidden))
         for layer in model.model.layers:

@@ -104,4 +104,6 @@ def policy_to_wire(p: BudgetPolicy) -> dict[str, Any]:
         d["grace_tokens"] = p.grace_tokens
     if p.suppress:
         d["suppress"] = list(p.suppress)
+    if p.alpha:
+        d["alpha"], d["alpha_p"] = p.alpha, p.alpha_p
     return d

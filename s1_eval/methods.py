@@ -17,6 +17,12 @@ one request (rejection: up to K requests, one after the other). Sequential metho
   ``rejection_sample``: a request may think N + 1 tokens, one that stops by itself within
   N is kept), at most K samples; the last is kept when none fits (and is out of control).
 
+After s1, on the same budget grid: ``nowait``: every point with NoWait's words suppressed
+(arXiv 2506.08343, ``suppress=nowait``); ``alphaone``: every point under AlphaOne (arXiv
+2505.24863, `s1_engine.alphaone`) at ``--alpha`` (a share of each budget; default: the
+``alphaone`` preset's). With either in the list, the budget points run without it (the
+baseline they are compared with).
+
 Parallel methods vote over the `--samples` samples of the budget method's base point
 (the largest budget, the fewest "Wait"s): ``majority`` (maj@k) and ``shortest-majority``
 (maj@k, a tie going to the answer whose samples thought least). Their compute is k
@@ -34,7 +40,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from s1_engine.errors import S1Error
-from s1_engine.policy import BudgetPolicy, parse_ignore_str
+from s1_engine.policy import NOWAIT_WORDS, BudgetPolicy, parse_ignore_str
+from s1_engine.settings import METHOD_PRESETS
 
 if TYPE_CHECKING:
     from s1_engine.engine import Engine
@@ -63,10 +70,13 @@ SEQUENTIAL = (
     "class-conditional",
     "class-conditional+bf",
     "rejection",
+    "nowait",
+    "alphaone",
 )
 PARALLEL = ("majority", "shortest-majority")
 METHOD_NAMES = SEQUENTIAL + PARALLEL
 NO_STRING = "none"  # in an --ignore-str grid: suppress the end of thinking, append nothing
+ALPHA = float(METHOD_PRESETS["alphaone"]["alpha"])  # type: ignore[arg-type]
 DRAW_SEED_STRIDE = 100_003  # draw d of a rejection sample: seed + sample + d * stride
 
 
@@ -123,9 +133,8 @@ class Point:
         """The key of the point's results; budget forcing keeps its old labels."""
         if self.method == "budget":
             return self.policy.label()
-        head = f"{self.method}({self.condition}" + (
-            f", K={self.draws})" if self.method == "rejection" else ")"
-        )
+        inner = self.condition + (f", K={self.draws}" if self.method == "rejection" else "")
+        head = f"{self.method}({inner})" if inner else self.method
         return f"{head},{self.policy.label()}"
 
 
@@ -141,7 +150,9 @@ def parse_methods(values: Sequence[str] | str | None) -> list[str]:
             if not name:
                 raise S1Error(f"cannot read --method {item!r}", "e.g. --method budget,rejection")
             if name not in METHOD_NAMES:
-                raise S1Error(f"unknown method {name!r}", f"use one of: {', '.join(METHOD_NAMES)}")
+                raise S1Error(
+                    f"--method: unknown method {name!r}", f"use one of: {', '.join(METHOD_NAMES)}"
+                )
             if name not in out:
                 out.append(name)
     return out or ["budget"]
@@ -214,8 +225,13 @@ def build_points(
     numeric = sorted({b for b in budgets if isinstance(b, int)})
     points: list[Point] = []
     wants = set(methods)
+    own: dict[str, Any] = {}  # the after-s1 methods' knobs: theirs, not the baseline's
+    if "nowait" in wants:
+        own["suppress"] = ()
+    if "alphaone" in wants:
+        own["alpha"] = 0.0
     if "budget" in wants:
-        points += [Point("budget", p) for p in policies]
+        points += [Point("budget", p.with_(**own)) for p in policies]
     elif wants & set(PARALLEL):
         points.append(Point("budget", base))  # what the votes are taken over
     needs_numeric = wants & {"token-conditional", "token-conditional+bf", "rejection"}
@@ -249,6 +265,15 @@ def build_points(
                 points.append(
                     Point("class-conditional+bf", pol, c, getattr(prompts, c), order=2 * j + i)
                 )
+    if "nowait" in wants:
+        for p in policies:
+            pol = p.with_(suppress=NOWAIT_WORDS)
+            points.append(Point("nowait", pol, order=_rank(p.max_thinking_tokens)))
+    if "alphaone" in wants:
+        for p in policies:
+            pol = p.with_(alpha=p.alpha or ALPHA)
+            cond = f"alpha {pol.alpha:g}"
+            points.append(Point("alphaone", pol, cond, order=_rank(p.max_thinking_tokens)))
     if "rejection" in wants:
         for b in numeric:
             pol = plain.with_(max_thinking_tokens=b + 1)  # one more: a stop at N shows itself

@@ -84,7 +84,8 @@ class MethodOptions:
         None,
         "Test-time method(s), repeatable or comma-separated: budget (default) | "
         "token-conditional | step-conditional | class-conditional (each also +bf: budget "
-        "forcing on top) | rejection | majority | shortest-majority. Budgets come from "
+        "forcing on top) | rejection | nowait | alphaone (after s1, on the budget grid; "
+        "--alpha sets alphaone's) | majority | shortest-majority. Budgets come from "
         "--max-thinking; --ignore-str 'none,Hmm,Wait' compares ignore strings.",
         panel=PANEL_METHODS,
     )

@@ -95,6 +95,10 @@ class BudgetFields(_Body):
     wrap_up: str | None = None
     grace_tokens: NonNegInt | None = None
     suppress: str | list[str] | None = None  # words not written while thinking (NoWait)
+    # AlphaOne: the alpha moment's share of the thinking budget (0: off), and the chance of a
+    # Wait after a paragraph break at thinking's start (falling to 0 at the moment)
+    alpha: Annotated[float, Field(ge=0, le=1)] | None = None
+    alpha_p: Annotated[float, Field(ge=0, le=1)] | None = None
     s1_detail: bool | None = None  # every stream item (token ids, forced flags): the client
     # sampling, which OpenAI clients also send at the top level
     temperature: Annotated[float, Field(ge=0, le=10)] | None = None

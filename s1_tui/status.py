@@ -55,13 +55,21 @@ class StatusSnapshot:
 
 
 def controls_label(
-    interventions: Sequence[tuple[int, str]], wrap_up: str, grace: int, suppress: str = ""
+    interventions: Sequence[tuple[int, str]],
+    wrap_up: str,
+    grace: int,
+    suppress: str = "",
+    alpha: float = 0.0,
+    alpha_p: float = 1.0,
 ) -> str:
     """What of the policy goes beyond s1's budget and Waits, in a few words: the footer's
-    way of saying which method runs ("nowait · intervene@0 · wrap-up · grace 32")."""
+    way of saying which method runs ("nowait · intervene@0 · wrap-up · grace 32",
+    "alphaone 0.5")."""
     parts = (
         [suppress if suppress.lower() == "nowait" else f"suppress {suppress}"] if suppress else []
     )
+    if alpha:
+        parts.append(f"alphaone {alpha:g}" + (f" p {alpha_p:g}" if alpha_p != 1 else ""))
     parts += [f"intervene@{at}" for at, _ in interventions]
     parts += ["wrap-up"] if wrap_up else []
     parts += [f"grace {grace}"] if grace else []

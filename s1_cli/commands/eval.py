@@ -299,6 +299,7 @@ def register(app: typer.Typer) -> None:
     command(
         eval_app,
         callback=True,
+        shadow=("method",),  # --method: the test-time methods, not the policy preset
         epilog="Example: s1 eval --task synthetic --limit 20 --out runs/eval-synth "
         "--max-thinking 64,256 --num-ignore 0,1",
     )(eval_)

@@ -38,3 +38,26 @@ async def test_a_run_with_an_intervention_a_wrap_up_and_a_grace(hf_engine):
         assert "⟪inject · policy: Hmm⟫" in thinking and "⟪inject · policy: Done.⟫" in thinking
         done = len(hf_engine.tokenizer.encode(" Done.", add_special_tokens=False))
         assert run.trace.thinking_tokens == 8 + 2 + done  # the budget, the grace, the wrap-up
+
+
+def test_the_status_line_names_alphaone():
+    assert controls_label([], "", 0, "", 0.5) == "alphaone 0.5"
+    assert controls_label([], "", 0, "nowait", 0.25, 0.8) == "nowait · alphaone 0.25 p 0.8"
+
+
+async def test_a_run_under_method_alphaone(hf_engine):
+    """--method alphaone (the preset: alpha 0.5) at budget 20: the model's end at 10, at the
+    alpha moment, is the policy's, and the thinking shows it; the status line names it."""
+    from dataclasses import replace
+
+    app = make_app(hf_engine, format="s1", max_thinking="20")
+    app.settings.policy = replace(app.settings.policy, method="alphaone")
+    assert app.settings.policy.alpha == 0.5
+    async with app.run_test(size=SIZE) as pilot:
+        assert "alphaone 0.5" in app.main.status_text
+        await ask(pilot)
+        await finished(pilot)
+        run = app.main.runs[0]
+        assert kinds(run)[:2] == [("think_start", "model"), ("end_thinking", "policy")]
+        assert "⟪end of thinking · policy · 10 tokens⟫" in run.view.thinking.text
+        assert run.trace.thinking_tokens == 10
