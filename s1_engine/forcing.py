@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from . import events as ev
 from .after_s1 import AfterS1, banned_sequences
 from .budget import closing_reserve, thinking_budget
+from .deer import Deer
 from .errors import S1Error
 from .events import Cause, Event, Segment
 from .formats import BoundFormat
@@ -28,7 +29,7 @@ from .steps import PRE_MAX_TOKENS, STOP_STRING_WINDOW, Phase, Step, Tokens
 __all__ = ["BudgetForcer", "Phase", "Step", "Tokens"]
 
 
-class BudgetForcer(Interventions, AfterS1):
+class BudgetForcer(Interventions, AfterS1, Deer):
     """Drives one request through PRE -> THINKING -> ANSWER -> DONE."""
 
     def __init__(
@@ -72,6 +73,7 @@ class BudgetForcer(Interventions, AfterS1):
         self._single_banned = frozenset(t for t, ps in self._banned.items() if () in ps)
         self._ban_next: frozenset[int] = frozenset()
         self.budget = self._effective_budget(policy.max_thinking_tokens)
+        self._deer_init()
         self.phase: Phase = "think" if self._thinking_open_in_prompt() else "pre"
         if self.phase == "think":
             self._event(ev.THINK_START, "model")
@@ -132,6 +134,10 @@ class BudgetForcer(Interventions, AfterS1):
                 return None
             ctx_left = self.context_len - len(self.prompt) - len(self.out)
             if self.phase == "think":
+                if self._probe is not None:  # DEER: a trial answer first (a side request)
+                    if (probe := self._probe_step()) is not None:
+                        return probe
+                    continue
                 if self._apply_scheduled():
                     continue
                 n = min(self._thinking_room(), ctx_left - closing_reserve(self.fmt))
@@ -185,6 +191,8 @@ class BudgetForcer(Interventions, AfterS1):
                 return True
             if token in self._banned and self._completes_banned(token):
                 return True  # not written: the next request samples again without it
+            if token in self._deer_words and self._deer_word(token):
+                return True  # held back: a probe first
             self._append([token], "think", False)
             self._after_wait = False
             if self.fmt.think_stop_strings and self._found_stop_string():
@@ -231,6 +239,7 @@ class BudgetForcer(Interventions, AfterS1):
             and not self.fmt.think_stop_strings
             and room > 0
             and not self._banned
+            and not self._deer_words
         ):
             stops = self.fmt.think_stop_ids
             n = next((i for i, t in enumerate(tokens) if t in stops), len(tokens))
@@ -316,6 +325,8 @@ class BudgetForcer(Interventions, AfterS1):
     def _end_attempt(self, token: int | None) -> None:
         """The model tried to end thinking: suppress it with a "Wait", or accept it."""
         who = self._end_decision()
+        if who == "budget" and self._deer_probe_end():
+            return  # DEER: the probe decides between the Wait and the end
         if who == "user":
             self.user_ignores -= 1
             self._insert_wait("user")
@@ -358,7 +369,7 @@ class BudgetForcer(Interventions, AfterS1):
         tail = (self.prompt + self.out)[-4:]
         return self._decode(tail).endswith("\n")
 
-    def _end_thinking(self, cause: Cause) -> None:
+    def _end_thinking(self, cause: Cause, note: str = "") -> None:
         """A forced end (budget or user): as the reference, a newline first unless the
         thinking already ends in one, then the delimiter (and the answer lead-in). At a
         budget cut the policy's wrap-up sentence goes first (an `inject` by "policy")."""
@@ -368,12 +379,12 @@ class BudgetForcer(Interventions, AfterS1):
             ids = self._wrap_up_ids()
             self._event(ev.INJECT, "policy", self._decode(ids))
             self._append(ids, "think", True)
-        self._event(ev.END_THINKING, cause, grace)
+        self._event(ev.END_THINKING, cause, grace or note)
         self.think_end_at = len(self.out)
         if not self._ends_in_newline():
             self._append(self.fmt.newline_ids, "delimiter", True)
         self._append(self.fmt.think_end_ids, "delimiter", True)
-        if cause == "budget" or (cause == "user" and self.policy.lead_in_on_user_end):
+        if cause in ("budget", "policy") or (cause == "user" and self.policy.lead_in_on_user_end):
             self._append(self.fmt.lead_in_ids, "answer", True)
         self.phase = "answer"
 

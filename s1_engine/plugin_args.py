@@ -25,6 +25,8 @@ FIELDS = (
     "wrap_up",
     "grace_tokens",
     "suppress",
+    "deer_threshold",
+    "deer_probe_tokens",
 )
 
 
@@ -43,6 +45,12 @@ def policy_from_args(a: dict[str, Any]) -> BudgetPolicy:
             "suppress (NoWait) does not run inside plain vllm serve: a caught word is sampled"
             " again with its id masked, a new request",
             "use s1 serve --backend vllm (its suppress field), or leave suppress out",
+        )
+    if any(str(a.get(k, "")).strip() for k in ("deer_threshold", "deer_probe_tokens")):
+        raise S1Error(
+            "DEER (deer_threshold) does not run inside plain vllm serve: each probe is a side"
+            " request for a trial answer, which a logits processor cannot start",
+            "use s1 serve --backend vllm (its deer field), or leave the deer fields out",
         )
     ignore = a.get("ignore_str", "Wait")
     if isinstance(ignore, list | tuple):

@@ -54,6 +54,10 @@ class BudgetPolicy:
     wrap_up: str = ""
     grace_tokens: int = 0
     suppress: tuple[str, ...] = ()  # words never written while thinking (NoWait, 2506.08343)
+    # DEER (arXiv 2504.15895): at each Wait point a greedy trial answer of at most
+    # `deer_probe_tokens`; thinking ends when its mean token probability reaches this
+    deer_threshold: float | None = None
+    deer_probe_tokens: int = 16
 
     def __post_init__(self) -> None:
         m = self.max_thinking_tokens
@@ -86,6 +90,18 @@ class BudgetPolicy:
                 )
         if self.grace_tokens < 0:
             raise S1Error(f"grace tokens must be >= 0, got {self.grace_tokens}", "e.g. --grace 32")
+        t = self.deer_threshold
+        if t is not None and (isinstance(t, bool) or not isinstance(t, int | float) or not t >= 0):
+            raise S1Error(
+                f"the DEER threshold must be a number >= 0, got {t!r}",
+                "e.g. --deer 0.95 (above 1: probe, never exit)",
+            )
+        n = self.deer_probe_tokens
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise S1Error(
+                f"DEER probe tokens must be a whole number >= 1, got {n!r}",
+                "e.g. --deer-probe-tokens 16",
+            )
 
     @property
     def ignore_strings(self) -> tuple[str, ...]:
@@ -110,6 +126,8 @@ class BudgetPolicy:
             parts.append(f"wrap_up={self.wrap_up}")
         if self.grace_tokens:
             parts.append(f"grace={self.grace_tokens}")
+        if self.deer_threshold is not None:
+            parts.append(f"deer={self.deer_threshold:g}@{self.deer_probe_tokens}")
         return ",".join(parts)
 
 
