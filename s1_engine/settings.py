@@ -8,7 +8,7 @@ the same flags `s1 generate` reads single values with.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .backends import AUTO_HELP
@@ -179,6 +179,20 @@ class PolicyOptions:
         panel=PANEL_POLICY,
         min=0,
     )
+    deer: float | None = option(
+        None,
+        "DEER (arXiv 2504.15895): at each Wait point a greedy trial answer; thinking ends "
+        "when its mean token probability reaches this (e.g. 0.95; above 1: probe, never exit).",
+        panel=PANEL_POLICY,
+        min=0,
+        example="--deer 0.95",
+    )
+    deer_probe_tokens: int = option(
+        16,
+        "DEER: the trial answer's most tokens (counted apart from thinking tokens).",
+        panel=PANEL_POLICY,
+        min=1,
+    )
     temperature: float = option(0.0, "0 = greedy.", panel=PANEL_POLICY, short="-t", min=0)
     top_p: float = option(1.0, "Nucleus sampling.", panel=PANEL_POLICY, above=0, max=1)
     seed: int = option(0, "Sampling seed.", panel=PANEL_POLICY, min=0)
@@ -221,7 +235,44 @@ class PolicyOptions:
             wrap_up=self.wrap_up,
             grace_tokens=self.grace,
             suppress=parse_suppress(self.suppress),
+            deer_threshold=self.deer,
+            deer_probe_tokens=self.deer_probe_tokens,
         )
+
+
+# `--method NAME` of s1 generate / s1 tui: a preset of the policy flags (name -> the
+# PolicyOptions fields it sets); a flag given explicitly (not at its default) wins
+METHOD_PRESETS: dict[str, dict[str, object]] = {
+    "deer": {"deer": 0.95},
+}
+
+
+@dataclass
+class PresetOptions:
+    """`--method`, apart from `PolicyOptions`: `s1 eval` has a `--method` of its own."""
+
+    method: str = option(
+        "",
+        "A preset of the flags above, by the method's name: "
+        + " | ".join(METHOD_PRESETS)
+        + " (comma-separated to combine; a flag given explicitly wins).",
+        panel=PANEL_POLICY,
+        example="--method deer",
+    )
+
+    def apply(self, policy: PolicyOptions) -> PolicyOptions:
+        names = [n.strip().lower() for n in self.method.split(",") if n.strip()]
+        for n in names:
+            if n not in METHOD_PRESETS:
+                raise S1Error(f"unknown --method {n!r}", f"use one of: {', '.join(METHOD_PRESETS)}")
+        plain = PolicyOptions()
+        changes = {
+            k: v
+            for n in names
+            for k, v in METHOD_PRESETS[n].items()
+            if getattr(policy, k) == getattr(plain, k)
+        }
+        return replace(policy, **changes)  # type: ignore[arg-type]
 
 
 def _split(text: str, flag: str) -> list[str]:

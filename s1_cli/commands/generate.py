@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from s1_engine.errors import S1Error
-from s1_engine.settings import EngineOptions, PolicyOptions
+from s1_engine.settings import EngineOptions, PolicyOptions, PresetOptions
 
 from ..engine import start_engine, stop_engine
 from ..options import command
@@ -26,9 +26,10 @@ def generate(
     system: Annotated[str | None, typer.Option("--system", help="A system message.")] = None,
     engine: EngineOptions = None,  # type: ignore[assignment]
     policy: PolicyOptions = None,  # type: ignore[assignment]
+    preset: PresetOptions = None,  # type: ignore[assignment]
 ) -> None:
     """Answer one prompt with budget forcing; thinking goes to stderr (dim), the answer to stdout."""
-    run_generate(prompt, as_json, system, engine, policy)
+    run_generate(prompt, as_json, system, engine, preset.apply(policy))
 
 
 def tiny_model(
@@ -97,6 +98,12 @@ def run_generate(
                         err.print(item.text, style=style, end="", markup=False)
                     elif item.segment == "answer":
                         out.print(item.text, end="", markup=False)
+                elif isinstance(item, Event) and item.kind == "probe":
+                    err.print(
+                        f"\n[probe at {item.thinking_tokens} tokens: {item.text}]",
+                        style="cyan",
+                        markup=False,
+                    )
                 elif isinstance(item, Event) and item.kind == "end_thinking":
                     err.print(
                         f"\n[{item.cause} ended thinking at {item.thinking_tokens} tokens]",
@@ -105,8 +112,12 @@ def run_generate(
                     )
             result = session.result()
             out.print()
+            probes = (
+                f"{result.probes} probes ({result.probe_tokens} tokens), " if result.probes else ""
+            )
             err.print(
                 f"[{result.thinking_tokens} thinking + {result.answer_tokens} answer tokens, "
+                f"{probes}"
                 f"{result.count('wait')} Wait, {result.seconds:.2f}s, {result.finish_reason}]",
                 style="cyan",
                 markup=False,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from s1_engine.settings import EngineOptions, PolicyOptions
+from s1_engine.settings import EngineOptions, PolicyOptions, PresetOptions
 from s1_tui.settings import TUI_POLICY, TuiOptions, default_config_path, load_settings
 
 
@@ -12,6 +12,7 @@ def tui(
     engine: EngineOptions = None,  # type: ignore[assignment]
     policy: PolicyOptions = None,  # type: ignore[assignment]
     console: TuiOptions = None,  # type: ignore[assignment]
+    preset: PresetOptions = None,  # type: ignore[assignment]
 ) -> None:
     """Watch a model think and steer it live: Wait, end, inject, budget, side-by-side demo."""
     from s1_engine.enginelog import EngineLog
@@ -20,6 +21,7 @@ def tui(
 
     from ..engine import stop_engine
 
+    policy = preset.apply(policy)
     settings = load_settings(engine, policy, console, default_file=False)  # checks them
     log = EngineLog.new("tui")
     app = S1App(settings, log=log)
