@@ -47,6 +47,9 @@ class Deer(_Base):
         on = self.policy.deer_threshold is not None
         words = self.policy.ignore_strings if on else ()
         self._deer_words = banned_sequences(words, self._encode)  # last id -> its prefixes
+        # the one-token forms stop a thinking request (as the reference stops at "Wait"),
+        # so a batch request does not run on past a probe point
+        self._deer_stops = frozenset(t for t, ps in self._deer_words.items() if () in ps)
 
     # ----- where probes happen -----------------------------------------------------------
     def _deer_may_exit(self, thinking: int) -> bool:

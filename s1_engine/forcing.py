@@ -146,7 +146,8 @@ class BudgetForcer(Interventions, AfterS1, Deer):
                     continue
                 if self.scheduled_done < len(self._scheduled):  # cut where the next goes in
                     n = min(n, self._scheduled[self.scheduled_done][0] - self.thinking_tokens)
-                stop, sampling = self.fmt.think_stop_ids | self._single_banned, self.policy.thinking
+                stop = self.fmt.think_stop_ids | self._single_banned | self._deer_stops
+                sampling = self.policy.thinking
                 if self._ban_next:  # one token with the suppressed id masked, then as before
                     n = 1
                 # As the reference: a request after a forced "Wait" samples at least one
@@ -201,7 +202,7 @@ class BudgetForcer(Interventions, AfterS1, Deer):
             if self.thinking_tokens >= self.budget and not self._in_grace():
                 self._end_thinking("budget")
                 return True
-            return False
+            return token in self._deer_stops  # a request stopped on it: go on in a new one
         if self.phase == "answer":
             self.answer_sampled += 1
             if token in self.fmt.answer_stop_ids:

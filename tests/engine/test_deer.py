@@ -96,6 +96,18 @@ def test_a_word_the_model_writes_is_held_back_and_dropped_at_an_exit(tok):
     assert ends(m) == [("policy", 0, "confidence 1.000")]
 
 
+def test_a_one_token_word_stops_the_thinking_request(tok):
+    """As the reference stops its thinking request at "Wait": a batch request does not run
+    past a probe point. Below --min-thinking the word is written, and a new request goes on."""
+    ua, ub = ids(tok, " ua", " ub")
+    policy = BudgetPolicy(ignore_str="ub", deer_threshold=0.5, min_thinking_tokens=3)
+    m = machine(tok, policy, THINK_TAGS)
+    assert ub in m.next_step().stop_ids
+    assert m.feed(ua) is False and m.feed(ub) is True  # cut: no probe below the minimum
+    assert m.out[-2:] == [ua, ub] and m.probes == 0 and not m.next_step().probe
+    assert ub not in machine(tok, BudgetPolicy(ignore_str="ub"), THINK_TAGS).next_step().stop_ids
+
+
 def test_bad_values_are_one_line_errors():
     for bad in (-0.1, float("nan"), "high", True):
         with pytest.raises(S1Error, match="DEER threshold must be a number >= 0"):
