@@ -19,6 +19,7 @@ WAIT = "wait"  # an ignore string was inserted (an end attempt suppressed, or fo
 END_THINKING = "end_thinking"  # the thinking delimiter was appended
 INJECT = "inject"  # user text inserted
 SUPPRESS = "suppress"  # the model began a word the policy suppresses: its last token undone
+PROBE = "probe"  # DEER: a trial answer at a Wait point (text: its confidence and its tokens)
 BUDGET_CHANGED = "budget_changed"
 STOP = "stop"  # generation stopped by the user
 FINISH = "finish"  # the request ended (text = finish reason)
@@ -69,6 +70,10 @@ class Result:
     seconds: float = 0.0
     forced_mask: list[bool] = field(default_factory=list)
     segments: list[str] = field(default_factory=list)  # each output id's segment
+    # DEER's trial answers (side requests): how many, and the tokens they generated; not
+    # thinking tokens (they never enter the output), counted apart as their own compute
+    probes: int = 0
+    probe_tokens: int = 0
 
     def text_ids(self, *segments: str) -> list[int]:
         """The output ids of these segments ("pre", "think", "delimiter", "answer")."""
@@ -89,4 +94,5 @@ class Result:
             ],
             "finish_reason": self.finish_reason,
             "seconds": round(self.seconds, 4),
+            **({"probes": self.probes, "probe_tokens": self.probe_tokens} if self.probes else {}),
         }

@@ -19,6 +19,7 @@ from . import events as ev
 from .after_s1 import AfterS1, banned_sequences
 from .alphaone import AlphaOne
 from .budget import closing_reserve, thinking_budget
+from .deer import Deer
 from .errors import S1Error
 from .events import Cause, Event, Segment
 from .formats import BoundFormat
@@ -29,7 +30,7 @@ from .steps import PRE_MAX_TOKENS, STOP_STRING_WINDOW, Phase, Step, Tokens
 __all__ = ["BudgetForcer", "Phase", "Step", "Tokens"]
 
 
-class BudgetForcer(Interventions, AfterS1, AlphaOne):
+class BudgetForcer(Interventions, AfterS1, AlphaOne, Deer):
     """Drives one request through PRE -> THINKING -> ANSWER -> DONE."""
 
     def __init__(
@@ -75,6 +76,7 @@ class BudgetForcer(Interventions, AfterS1, AlphaOne):
         words = (policy.ignore_strings or ("Wait",)) if policy.alpha else ()
         self._alpha_words = banned_sequences(words, encode, lower=False)  # its Waits past alpha
         self.budget = self._effective_budget(policy.max_thinking_tokens)
+        self._deer_init()
         self.phase: Phase = "think" if self._thinking_open_in_prompt() else "pre"
         if self.phase == "think":
             self._event(ev.THINK_START, "model")
@@ -135,6 +137,10 @@ class BudgetForcer(Interventions, AfterS1, AlphaOne):
                 return None
             ctx_left = self.context_len - len(self.prompt) - len(self.out)
             if self.phase == "think":
+                if self._probe is not None:  # DEER: a trial answer first (a side request)
+                    if (probe := self._probe_step()) is not None:
+                        return probe
+                    continue
                 if self._apply_scheduled():
                     continue
                 n = min(self._thinking_room(), ctx_left - closing_reserve(self.fmt))
@@ -143,7 +149,8 @@ class BudgetForcer(Interventions, AfterS1, AlphaOne):
                     continue
                 if self.scheduled_done < len(self._scheduled):  # cut where the next goes in
                     n = min(n, self._scheduled[self.scheduled_done][0] - self.thinking_tokens)
-                stop, sampling = self.fmt.think_stop_ids | self._single_banned, self.policy.thinking
+                stop = self.fmt.think_stop_ids | self._single_banned | self._deer_stops
+                sampling = self.policy.thinking
                 if self._ban_next:  # one token with the suppressed id masked, then as before
                     n = 1
                 # As the reference: a request after a forced "Wait" samples at least one
@@ -190,6 +197,8 @@ class BudgetForcer(Interventions, AfterS1, AlphaOne):
                 return True  # not written: the next request samples again without it
             if token in self._alpha_words and self._alpha_ends_at(token):
                 return True
+            if token in self._deer_words and self._deer_word(token):
+                return True  # held back: a probe first
             self._append([token], "think", False)
             self._after_wait = False
             if self.fmt.think_stop_strings and self._found_stop_string():
@@ -198,7 +207,9 @@ class BudgetForcer(Interventions, AfterS1, AlphaOne):
             if self.thinking_tokens >= self.budget and not self._in_grace():
                 self._end_thinking("budget")
                 return True
-            return bool(self.policy.alpha) and self._alpha_wait()
+            if self.policy.alpha and self._alpha_wait():
+                return True
+            return token in self._deer_stops  # a request stopped on it: go on in a new one
         if self.phase == "answer":
             self.answer_sampled += 1
             if token in self.fmt.answer_stop_ids:
@@ -237,6 +248,7 @@ class BudgetForcer(Interventions, AfterS1, AlphaOne):
             and room > 0
             and not self._banned
             and not self.policy.alpha
+            and not self._deer_words
         ):
             stops = self.fmt.think_stop_ids
             n = next((i for i, t in enumerate(tokens) if t in stops), len(tokens))
@@ -324,6 +336,8 @@ class BudgetForcer(Interventions, AfterS1, AlphaOne):
     def _end_attempt(self, token: int | None) -> None:
         """The model tried to end thinking: suppress it with a "Wait", or accept it."""
         who = self._end_decision()
+        if who == "budget" and self._deer_probe_end():
+            return  # DEER: the probe decides between the Wait and the end
         if who == "user":
             self.user_ignores -= 1
             self._insert_wait("user")

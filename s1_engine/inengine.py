@@ -19,6 +19,8 @@ Where the continuation path is still needed (`Session`, this class's base), and 
   token sampled again without it (a new request of one token with the id masked);
 - AlphaOne (`alpha`): past the alpha moment the model's own "Wait" is taken back and
   replaced by the end of thinking;
+- DEER's early exit: a probe is a side request (a trial answer after the delimiter),
+  which a logits processor inside one request cannot start;
 - formats whose end of thinking is a multi-token string (an attempt is seen only once
   it is written) or that are not built in (the worker knows only the built-in formats);
 - the transformers backend, and vLLM with `in_engine_forcing=false`.
@@ -56,6 +58,7 @@ def in_engine_ok(machine: BudgetForcer) -> bool:
         and not fmt.think_stop_strings
         and not p.suppress
         and not p.alpha
+        and p.deer_threshold is None
     )
 
 

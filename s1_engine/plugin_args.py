@@ -27,6 +27,8 @@ FIELDS = (
     "suppress",
     "alpha",
     "alpha_p",
+    "deer_threshold",
+    "deer_probe_tokens",
 )
 
 
@@ -51,6 +53,12 @@ def policy_from_args(a: dict[str, Any]) -> BudgetPolicy:
             "alpha (AlphaOne) does not run inside plain vllm serve: past the alpha moment the"
             " model's own Wait is taken back and replaced by the end of thinking",
             "use s1 serve --backend vllm (its alpha field), or leave alpha out",
+        )
+    if any(str(a.get(k, "")).strip() for k in ("deer_threshold", "deer_probe_tokens")):
+        raise S1Error(
+            "DEER (deer_threshold) does not run inside plain vllm serve: each probe is a side"
+            " request for a trial answer, which a logits processor cannot start",
+            "use s1 serve --backend vllm (its deer field), or leave the deer fields out",
         )
     ignore = a.get("ignore_str", "Wait")
     if isinstance(ignore, list | tuple):

@@ -59,6 +59,10 @@ class BudgetPolicy:
     # probability alpha_p x (1 - t / the moment); after it, the model's next Wait ends thinking
     alpha: float = 0.0
     alpha_p: float = 1.0
+    # DEER (arXiv 2504.15895): at each Wait point a greedy trial answer of at most
+    # `deer_probe_tokens`; thinking ends when its mean token probability reaches this
+    deer_threshold: float | None = None
+    deer_probe_tokens: int = 16
 
     def __post_init__(self) -> None:
         m = self.max_thinking_tokens
@@ -104,6 +108,18 @@ class BudgetPolicy:
                 f"{self.alpha_p!r}",
                 "e.g. --alpha-p 1 (the AlphaOne reference's)",
             )
+        t = self.deer_threshold
+        if t is not None and (isinstance(t, bool) or not isinstance(t, int | float) or not t >= 0):
+            raise S1Error(
+                f"the DEER threshold must be a number >= 0, got {t!r}",
+                "e.g. --deer 0.95 (above 1: probe, never exit)",
+            )
+        n = self.deer_probe_tokens
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise S1Error(
+                f"DEER probe tokens must be a whole number >= 1, got {n!r}",
+                "e.g. --deer-probe-tokens 16",
+            )
 
     @property
     def ignore_strings(self) -> tuple[str, ...]:
@@ -132,6 +148,8 @@ class BudgetPolicy:
             parts.append(f"alpha={self.alpha:g}")
             if self.alpha_p != 1:
                 parts.append(f"alpha_p={self.alpha_p:g}")
+        if self.deer_threshold is not None:
+            parts.append(f"deer={self.deer_threshold:g}@{self.deer_probe_tokens}")
         return ",".join(parts)
 
 

@@ -25,6 +25,7 @@ from .forcing import BudgetForcer, Tokens
 from .interventions import control_call
 from .itemlog import ItemLog, LoggedSession
 from .protocols import SessionState
+from .steps import Step
 
 
 def _coalesce(items: list[Tokens | ev.Event]) -> list[Tokens | ev.Event]:
@@ -200,6 +201,9 @@ class Session(LoggedSession):
                 self._flush()
                 generation += 1
                 self._generation = generation
+                if step.probe:  # DEER's trial answer: a side request, then its verdict
+                    await self._probe(generation, step)
+                    continue
                 request = GenerateRequest(
                     f"{self.id}-{step.number}",
                     step.context_ids,
@@ -253,6 +257,47 @@ class Session(LoggedSession):
                 await asyncio.gather(reader, return_exceptions=True)
         return self._close_run(error)
 
+    async def _probe(self, generation: int, step: Step) -> None:
+        """Run a probe to its end and hand its tokens to the machine. It shares the
+        session's prefix (vLLM's prefix caching; the transformers backend crops its cache
+        back to the common prefix). Interventions that arrive meanwhile wait for its end."""
+        request = GenerateRequest(
+            f"{self.id}-probe{step.number}",
+            step.context_ids,
+            step.max_tokens,
+            step.sampling,
+            step.stop_ids,
+            cache_key=self.id,
+            stream=False,
+            logprobs=step.logprobs,
+        )
+        reader = asyncio.create_task(self._read(generation, request))
+        tokens: list[int] = []
+        lps: list[float] = []
+        held: list[Callable[[BudgetForcer], bool]] = []
+        try:
+            while True:
+                kind, gen, payload = await self._inbox.get()
+                if kind == "cmd":
+                    held.append(payload)
+                    continue
+                if gen != generation:
+                    continue
+                if kind == "error":
+                    raise payload
+                tokens.extend(payload.token_ids)
+                lps.extend(payload.logprobs or [float("nan")] * len(payload.token_ids))
+                if payload.finish_reason is not None:
+                    break
+        finally:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+        self.machine.feed_probe(tokens, lps)
+        for call in held:
+            if not self.machine.done:
+                call(self.machine)
+        self._flush()
+
     def _close_run(self, error: BaseException | None) -> Result:
         """The end of a run, however it ended: an error is the machine's last event, the
         items are published, the result made and the item log closed with it."""
@@ -283,4 +328,6 @@ class Session(LoggedSession):
             seconds=time.perf_counter() - self.started_at,
             forced_mask=list(m.forced),
             segments=list(m.segments),
+            probes=m.probes,
+            probe_tokens=m.probe_tokens,
         )

@@ -137,6 +137,7 @@ METHOD_PRESETS: dict[str, dict[str, object]] = {
     # AlphaOne (arXiv 2505.24863): the alpha moment at half the budget (the paper's
     # alpha 1.4 x the average thinking length is a median 0.53 of its 8192-token cap)
     "alphaone": {"alpha": 0.5},
+    "deer": {"deer": 0.95},  # DEER (arXiv 2504.15895): the paper's threshold
 }
 
 
@@ -212,9 +213,23 @@ class PolicyOptions:
     method: str = option(
         "budget",
         "A preset of these options: budget (as given) | nowait (--suppress nowait) | "
-        "alphaone (--alpha 0.5); flags given win.",
+        "alphaone (--alpha 0.5) | deer (--deer 0.95); flags given win.",
         panel=PANEL_POLICY,
         choices=tuple(METHOD_PRESETS),
+    )
+    deer: float | None = option(
+        None,
+        "DEER (arXiv 2504.15895): at each Wait point a greedy trial answer; thinking ends "
+        "when its mean token probability reaches this (e.g. 0.95; above 1: probe, never exit).",
+        panel=PANEL_POLICY,
+        min=0,
+        example="--deer 0.95",
+    )
+    deer_probe_tokens: int = option(
+        16,
+        "DEER: the trial answer's most tokens (counted apart from thinking tokens).",
+        panel=PANEL_POLICY,
+        min=1,
     )
     temperature: float = option(0.0, "0 = greedy.", panel=PANEL_POLICY, short="-t", min=0)
     top_p: float = option(1.0, "Nucleus sampling.", panel=PANEL_POLICY, above=0, max=1)
@@ -273,9 +288,13 @@ class PolicyOptions:
             suppress=parse_suppress(self.suppress),
             alpha=self.alpha,
             alpha_p=self.alpha_p,
+            deer_threshold=self.deer,
+            deer_probe_tokens=self.deer_probe_tokens,
         )
 
 
+# `--method NAME` of s1 generate / s1 tui: a preset of the policy flags (name -> the
+# PolicyOptions fields it sets); a flag given explicitly (not at its default) wins
 def _split(text: str, flag: str) -> list[str]:
     parts = [p.strip() for p in str(text).split(",")]
     if not parts or any(not p for p in parts):

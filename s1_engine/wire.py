@@ -63,6 +63,8 @@ def result_to_wire(r: Result) -> dict[str, Any]:
         "finish_reason": r.finish_reason,
         "seconds": r.seconds,
         "forced_mask": r.forced_mask,
+        "probes": r.probes,
+        "probe_tokens": r.probe_tokens,
     }
 
 
@@ -78,6 +80,8 @@ def result_from_wire(d: dict[str, Any]) -> Result:
         finish_reason=d["finish_reason"],
         seconds=d["seconds"],
         forced_mask=list(d["forced_mask"]),
+        probes=d.get("probes", 0),
+        probe_tokens=d.get("probe_tokens", 0),
     )
 
 
@@ -106,4 +110,7 @@ def policy_to_wire(p: BudgetPolicy) -> dict[str, Any]:
         d["suppress"] = list(p.suppress)
     if p.alpha:
         d["alpha"], d["alpha_p"] = p.alpha, p.alpha_p
+    if p.deer_threshold is not None:
+        d["deer"] = p.deer_threshold
+        d["deer_probe_tokens"] = p.deer_probe_tokens
     return d

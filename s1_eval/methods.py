@@ -15,7 +15,10 @@ one request (rejection: up to K requests, one after the other). Sequential metho
   ``+bf``: each under every budget of the grid as well;
 - ``rejection``: sample until the model ends its thinking within N tokens (the reference's
   ``rejection_sample``: a request may think N + 1 tokens, one that stops by itself within
-  N is kept), at most K samples; the last is kept when none fits (and is out of control).
+  N is kept), at most K samples; the last is kept when none fits (and is out of control);
+- ``deer``: the budget grid with DEER on (arXiv 2504.15895: a trial answer at each Wait
+  point, thinking ends once its mean token probability reaches ``--deer``, 0.95 if not
+  given); its compute counts the probes' tokens too (``probe_tokens``).
 
 After s1, on the same budget grid: ``nowait``: every point with NoWait's words suppressed
 (arXiv 2506.08343, ``suppress=nowait``); ``alphaone``: every point under AlphaOne (arXiv
@@ -72,11 +75,13 @@ SEQUENTIAL = (
     "rejection",
     "nowait",
     "alphaone",
+    "deer",
 )
 PARALLEL = ("majority", "shortest-majority")
 METHOD_NAMES = SEQUENTIAL + PARALLEL
 NO_STRING = "none"  # in an --ignore-str grid: suppress the end of thinking, append nothing
 ALPHA = float(METHOD_PRESETS["alphaone"]["alpha"])  # type: ignore[arg-type]
+DEER_THRESHOLD = 0.95  # --method deer without --deer: the paper's default
 DRAW_SEED_STRIDE = 100_003  # draw d of a rejection sample: seed + sample + d * stride
 
 
@@ -212,8 +217,10 @@ def build_points(
     steps: Sequence[int] = (4, 8, 16),
     prompts: Prompts | None = None,
     draws: int = 8,
+    deer: float | None = None,
 ) -> list[Point]:
-    """Every point the methods ask for, budget forcing first."""
+    """Every point the methods ask for, budget forcing first (`deer`: the deer method's
+    threshold)."""
     prompts = prompts or Prompts()
     if draws < 1:
         raise S1Error(f"--max-draws must be >= 1, got {draws}", "e.g. --max-draws 8")
@@ -280,7 +287,25 @@ def build_points(
             points.append(
                 Point("rejection", pol, f"{b} tokens", stated_tokens=b, draws=draws, order=b)
             )
+    if "deer" in wants:
+        t = DEER_THRESHOLD if deer is None else deer
+        for i, p in enumerate(policies):
+            points.append(Point("deer", p.with_(deer_threshold=t), f"{t:g}", order=i))
     return points
+
+
+def probe_fields(result: Any) -> dict[str, Any]:
+    """DEER's cost on a sample record: its probes and their tokens, in its compute (a
+    probe's tokens are not thinking tokens, but they are spent)."""
+    if not getattr(result, "probes", 0):
+        return {}
+    t, a, p = result.thinking_tokens, result.answer_tokens, result.probe_tokens
+    return {
+        "probes": result.probes,
+        "probe_tokens": p,
+        "compute_thinking_tokens": t + p,
+        "compute_tokens": t + a + p,
+    }
 
 
 def place(prompt: str, condition: str) -> str:

@@ -145,6 +145,9 @@ def policy_stats(records: Sequence[dict]) -> dict[str, Any]:
     if "draws" in first:
         stats["mean_draws"] = _mean(r["draws"] for r in records)
         stats["fit"] = 100.0 * _mean(bool(r["fit"]) for r in records)
+    if "probe_tokens" in first or first.get("method") == "deer":
+        stats["mean_probes"] = _mean(r.get("probes", 0) for r in records)
+        stats["mean_probe_tokens"] = _mean(r.get("probe_tokens", 0) for r in records)
     if "steps_used" in first:
         stats["mean_steps"] = _mean(r["steps_used"] for r in records)
     return stats

@@ -191,6 +191,7 @@ def make_record(
         "finish_reason": result.finish_reason,
         "seconds": round(result.seconds, 4),
         **methods.record_fields(job.point, result.thinking, prompts or Prompts(), drawn),
+        **methods.probe_fields(result),
     }
 
 
@@ -390,6 +391,7 @@ async def _run_jobs(
         state.done += 1
         spent = drawn.fields()["compute_tokens"] if drawn else 0
         state.tokens += spent or result.thinking_tokens + result.answer_tokens
+        state.tokens += getattr(result, "probe_tokens", 0)
         if result.finish_reason == "error":
             state.failed += 1  # not written: a rerun retries it
             arrived(None)

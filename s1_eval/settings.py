@@ -85,7 +85,8 @@ class MethodOptions:
         "Test-time method(s), repeatable or comma-separated: budget (default) | "
         "token-conditional | step-conditional | class-conditional (each also +bf: budget "
         "forcing on top) | rejection | nowait | alphaone (after s1, on the budget grid; "
-        "--alpha sets alphaone's) | majority | shortest-majority. Budgets come from "
+        "--alpha sets alphaone's) | deer (the budget grid with DEER on, at --deer) | "
+        "majority | shortest-majority. Budgets come from "
         "--max-thinking; --ignore-str 'none,Hmm,Wait' compares ignore strings.",
         panel=PANEL_METHODS,
     )
@@ -142,12 +143,16 @@ class MethodOptions:
         every point to run; all checked before any model loads."""
         methods = parse_methods(self.method)
         strings = parse_ignore_grid(policy.ignore_str)
+        # --deer with --method deer is that method's threshold (the budget points stay s1's)
+        deer = policy.deer if "deer" in methods else None
+        if "deer" in methods:
+            policy = replace(policy, deer=None)
         base = replace(policy, ignore_str="Wait").grid()
         labels = [p.label() for p in base]
         if twice := next((x for i, x in enumerate(labels) if x in labels[:i]), None):
             raise S1Error(f"the policy {twice} is listed twice", "give each budget and count once")
         policies = budget_grid(base, strings)
         points = build_points(
-            methods, policies, self.step_budgets(), self.prompts(), self.max_draws
+            methods, policies, self.step_budgets(), self.prompts(), self.max_draws, deer
         )
         return methods, policies, points

@@ -99,6 +99,9 @@ class BudgetFields(_Body):
     # Wait after a paragraph break at thinking's start (falling to 0 at the moment)
     alpha: Annotated[float, Field(ge=0, le=1)] | None = None
     alpha_p: Annotated[float, Field(ge=0, le=1)] | None = None
+    # DEER: at each Wait point a trial answer; thinking ends at this mean token probability
+    deer: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    deer_probe_tokens: PosInt | None = None
     s1_detail: bool | None = None  # every stream item (token ids, forced flags): the client
     # sampling, which OpenAI clients also send at the top level
     temperature: Annotated[float, Field(ge=0, le=10)] | None = None

@@ -61,6 +61,7 @@ def controls_label(
     suppress: str = "",
     alpha: float = 0.0,
     alpha_p: float = 1.0,
+    deer: float | None = None,
 ) -> str:
     """What of the policy goes beyond s1's budget and Waits, in a few words: the footer's
     way of saying which method runs ("nowait · intervene@0 · wrap-up · grace 32",
@@ -73,6 +74,7 @@ def controls_label(
     parts += [f"intervene@{at}" for at, _ in interventions]
     parts += ["wrap-up"] if wrap_up else []
     parts += [f"grace {grace}"] if grace else []
+    parts += [f"deer {deer:g}"] if deer is not None else []
     return " · ".join(parts)
 
 

@@ -124,7 +124,10 @@ class Trace:
             self._add_answer(mark) if in_answer else self._think(mark)
             self._skip_forced = True
         elif e.kind == ev.END_THINKING:
-            self._think(marker(f"end of thinking · {who} · {e.thinking_tokens} tokens"))
+            why = f" · {e.text}" if e.cause == "policy" and e.text else ""  # DEER's confidence
+            self._think(marker(f"end of thinking · {who} · {e.thinking_tokens} tokens{why}"))
+        elif e.kind == ev.PROBE:
+            self._think(marker(f"probe · {who} · {e.text}"))
         elif e.kind == ev.SUPPRESS:
             self._think(marker(f"suppressed {e.text.strip()!r} · {who}"))
         elif e.kind == ev.BUDGET_CHANGED:

@@ -97,6 +97,12 @@ def run_generate(
                         err.print(item.text, style=style, end="", markup=False)
                     elif item.segment == "answer":
                         out.print(item.text, end="", markup=False)
+                elif isinstance(item, Event) and item.kind == "probe":
+                    err.print(
+                        f"\n[probe at {item.thinking_tokens} tokens: {item.text}]",
+                        style="cyan",
+                        markup=False,
+                    )
                 elif isinstance(item, Event) and item.kind == "end_thinking":
                     err.print(
                         f"\n[{item.cause} ended thinking at {item.thinking_tokens} tokens]",
@@ -105,8 +111,12 @@ def run_generate(
                     )
             result = session.result()
             out.print()
+            probes = (
+                f"{result.probes} probes ({result.probe_tokens} tokens), " if result.probes else ""
+            )
             err.print(
                 f"[{result.thinking_tokens} thinking + {result.answer_tokens} answer tokens, "
+                f"{probes}"
                 f"{result.count('wait')} Wait, {result.seconds:.2f}s, {result.finish_reason}]",
                 style="cyan",
                 markup=False,

@@ -97,3 +97,5 @@ def test_a_request_without_the_fields_is_untouched_and_bad_values_are_400(served
         complete(served, S1_PROMPT, suppress="Wait|Hmm")
     with pytest.raises(openai.BadRequestError, match="alpha .AlphaOne. does not run inside"):
         complete(served, S1_PROMPT, alpha=0.5)
+    with pytest.raises(openai.BadRequestError, match="DEER .deer_threshold. does not run inside"):
+        complete(served, S1_PROMPT, deer_threshold=0.95)
