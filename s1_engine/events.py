@@ -69,6 +69,8 @@ class Result:
     seconds: float = 0.0
     forced_mask: list[bool] = field(default_factory=list)
     segments: list[str] = field(default_factory=list)  # each output id's segment
+    # DeepConf: each sampled thinking token's confidence, where the policy measured it
+    token_confidences: list[float] = field(default_factory=list)
 
     def text_ids(self, *segments: str) -> list[int]:
         """The output ids of these segments ("pre", "think", "delimiter", "answer")."""

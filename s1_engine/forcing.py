@@ -18,17 +18,18 @@ from collections.abc import Callable, Sequence
 from . import events as ev
 from .after_s1 import AfterS1, banned_sequences
 from .budget import closing_reserve, thinking_budget
+from .confidence import ConfidenceRule
 from .errors import S1Error
 from .events import Cause, Event, Segment
 from .formats import BoundFormat
 from .interventions import Interventions, separated
-from .policy import BudgetPolicy
+from .policy import CONF_TOP_K, BudgetPolicy
 from .steps import PRE_MAX_TOKENS, STOP_STRING_WINDOW, Phase, Step, Tokens
 
 __all__ = ["BudgetForcer", "Phase", "Step", "Tokens"]
 
 
-class BudgetForcer(Interventions, AfterS1):
+class BudgetForcer(Interventions, AfterS1, ConfidenceRule):
     """Drives one request through PRE -> THINKING -> ANSWER -> DONE."""
 
     def __init__(
@@ -71,6 +72,8 @@ class BudgetForcer(Interventions, AfterS1):
         self._banned = banned_sequences(policy.suppress, encode)  # last id -> its prefixes
         self._single_banned = frozenset(t for t, ps in self._banned.items() if () in ps)
         self._ban_next: frozenset[int] = frozenset()
+        self.token_confidences: list[float] = []  # DeepConf: each sampled thinking token's
+        self._conf_sum = 0.0  # of the last `conf_window` of them
         self.budget = self._effective_budget(policy.max_thinking_tokens)
         self.phase: Phase = "think" if self._thinking_open_in_prompt() else "pre"
         if self.phase == "think":
@@ -171,13 +174,15 @@ class BudgetForcer(Interventions, AfterS1):
                 self._steps,
                 min(min_tokens, n),
                 self._ban_next if self.phase == "think" else frozenset(),
+                CONF_TOP_K if self.phase == "think" and self.policy.conf_stop is not None else None,
             )
             self._steps += 1
             return step
 
     # ----- tokens from the model --------------------------------------------------
-    def feed(self, token: int) -> bool:
-        """Take one sampled token. True means: cut the current backend request now."""
+    def feed(self, token: int, top: Sequence[float] | None = None) -> bool:
+        """Take one sampled token (`top`: its position's k largest log probabilities, if
+        the step asked for them). True means: cut the current backend request now."""
         if self.phase == "think":
             self._ban_next = frozenset()
             if token in self.fmt.think_stop_ids:
@@ -189,6 +194,8 @@ class BudgetForcer(Interventions, AfterS1):
             self._after_wait = False
             if self.fmt.think_stop_strings and self._found_stop_string():
                 self._end_attempt(None)
+                return True
+            if top is not None and self._confidence_stops(top):
                 return True
             if self.thinking_tokens >= self.budget and not self._in_grace():
                 self._end_thinking("budget")
@@ -222,10 +229,14 @@ class BudgetForcer(Interventions, AfterS1):
             return False
         return True
 
-    def feed_many(self, tokens: Sequence[int]) -> bool:
+    def feed_many(
+        self, tokens: Sequence[int], tops: Sequence[Sequence[float]] | None = None
+    ) -> bool:
         """`feed` for a batch of tokens (a final-only backend request): the same result,
         with a run of plain thinking tokens appended in one go. True: cut the request."""
         room = self.budget - self.thinking_tokens
+        if tops is not None:  # each token's confidence is noted (and may stop thinking)
+            return any(self.feed(t, top) for t, top in zip(tokens, tops))
         if (
             self.phase == "think"
             and not self.fmt.think_stop_strings

@@ -19,6 +19,8 @@ Where the continuation path is still needed (`Session`, this class's base), and 
   token sampled again without it (a new request of one token with the id masked);
 - formats whose end of thinking is a multi-token string (an attempt is seen only once
   it is written) or that are not built in (the worker knows only the built-in formats);
+- token confidence (DeepConf's `conf_stop`): the top-k log probabilities come with the
+  request's tokens, which the processor does not see;
 - the transformers backend, and vLLM with `in_engine_forcing=false`.
 """
 
@@ -47,7 +49,8 @@ def in_engine_ok(machine: BudgetForcer) -> bool:
     same = (t.temperature, t.top_p, t.top_k) == (a.temperature, a.top_p, a.top_k)
     plain = t.temperature == 0 or (t.top_p >= 1 and t.top_k <= 0)
     built_in = BUILT_IN.get(fmt.name) is fmt.fmt and FORMATS.get(fmt.name) is fmt.fmt
-    return same and plain and built_in and not fmt.think_stop_strings and not p.suppress
+    plain_fmt = built_in and not fmt.think_stop_strings
+    return same and plain and plain_fmt and not p.suppress and p.conf_stop is None
 
 
 def policy_args(policy: BudgetPolicy) -> dict[str, Any]:

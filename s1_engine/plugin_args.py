@@ -25,6 +25,8 @@ FIELDS = (
     "wrap_up",
     "grace_tokens",
     "suppress",
+    "conf_stop",
+    "conf_window",
 )
 
 
@@ -43,6 +45,12 @@ def policy_from_args(a: dict[str, Any]) -> BudgetPolicy:
             "suppress (NoWait) does not run inside plain vllm serve: a caught word is sampled"
             " again with its id masked, a new request",
             "use s1 serve --backend vllm (its suppress field), or leave suppress out",
+        )
+    if any(str(a.get(k, "")).strip() for k in ("conf_stop", "conf_window")):
+        raise S1Error(
+            "conf_stop / conf_window (DeepConf) do not run inside plain vllm serve: a token's"
+            " confidence needs its top-k log probabilities, which a logits processor is not given",
+            "use s1 serve --backend vllm (its conf_stop field), or leave them out",
         )
     ignore = a.get("ignore_str", "Wait")
     if isinstance(ignore, list | tuple):
