@@ -179,6 +179,24 @@ class PolicyOptions:
         panel=PANEL_POLICY,
         min=0,
     )
+    conf_stop: float | None = option(
+        None,
+        "DeepConf's online stop (arXiv 2508.15260): end the request once the mean token "
+        "confidence of the last --conf-window sampled thinking tokens falls below this (a "
+        "token's confidence: minus the mean of its 20 largest log probabilities; 0: measure "
+        "only).",
+        panel=PANEL_POLICY,
+        min=0,
+        example="--conf-stop 12.5",
+    )
+    conf_window: int = option(
+        64,
+        "DeepConf: the tokens one group confidence averages (the paper's 2048, scaled to "
+        "small budgets).",
+        panel=PANEL_POLICY,
+        min=1,
+        example="--conf-window 64",
+    )
     temperature: float = option(0.0, "0 = greedy.", panel=PANEL_POLICY, short="-t", min=0)
     top_p: float = option(1.0, "Nucleus sampling.", panel=PANEL_POLICY, above=0, max=1)
     seed: int = option(0, "Sampling seed.", panel=PANEL_POLICY, min=0)
@@ -221,6 +239,8 @@ class PolicyOptions:
             wrap_up=self.wrap_up,
             grace_tokens=self.grace,
             suppress=parse_suppress(self.suppress),
+            conf_stop=self.conf_stop,
+            conf_window=self.conf_window,
         )
 
 

@@ -5,7 +5,7 @@ openai client merges `extra_body` into the top level; curl users may send it nes
 `max_thinking_tokens` (int or "auto"), `min_thinking_tokens`, `num_ignore`, `ignore_str`
 (a string, or a list to rotate), `answer_max_tokens`, `intervene` ("TEXT@N" or
 [[N, "TEXT"], ...]: forced in at N thinking tokens), `wrap_up`, `grace_tokens`, `suppress`
-("Wait|Hmm", a list, or "nowait"); and the fields other servers use for
+("Wait|Hmm", a list, or "nowait"), `conf_stop` / `conf_window` (DeepConf); and the fields other servers use for
 the same thing: vLLM's `thinking_token_budget`, OpenAI's `reasoning_effort` (names mapped
 to budgets by the server's options), OpenRouter's `reasoning: {max_tokens, effort,
 exclude, enabled}`, Anthropic's `thinking: {type, budget_tokens}`, Gemini's
@@ -205,6 +205,9 @@ def plan_request(
         changes["grace_tokens"] = f["grace_tokens"]
     if "suppress" in f:
         changes["suppress"] = actions.suppress_value(f["suppress"])
+    for key in ("conf_stop", "conf_window"):  # DeepConf's online stop
+        if key in f:
+            changes[key] = f[key]
     # the answer's cap: answer_max_tokens, or OpenAI's max_tokens / max_completion_tokens
     caps = {
         k: v

@@ -95,6 +95,9 @@ class BudgetFields(_Body):
     wrap_up: str | None = None
     grace_tokens: NonNegInt | None = None
     suppress: str | list[str] | None = None  # words not written while thinking (NoWait)
+    # DeepConf: stop once a window's mean token confidence falls below conf_stop
+    conf_stop: Annotated[float, Field(ge=0)] | None = None
+    conf_window: PosInt | None = None
     s1_detail: bool | None = None  # every stream item (token ids, forced flags): the client
     # sampling, which OpenAI clients also send at the top level
     temperature: Annotated[float, Field(ge=0, le=10)] | None = None

@@ -55,7 +55,12 @@ class StatusSnapshot:
 
 
 def controls_label(
-    interventions: Sequence[tuple[int, str]], wrap_up: str, grace: int, suppress: str = ""
+    interventions: Sequence[tuple[int, str]],
+    wrap_up: str,
+    grace: int,
+    suppress: str = "",
+    conf_stop: float | None = None,
+    conf_window: int = 64,
 ) -> str:
     """What of the policy goes beyond s1's budget and Waits, in a few words: the footer's
     way of saying which method runs ("nowait · intervene@0 · wrap-up · grace 32")."""
@@ -65,6 +70,7 @@ def controls_label(
     parts += [f"intervene@{at}" for at, _ in interventions]
     parts += ["wrap-up"] if wrap_up else []
     parts += [f"grace {grace}"] if grace else []
+    parts += [f"deepconf {conf_stop:g}@{conf_window}"] if conf_stop else []
     return " · ".join(parts)
 
 
