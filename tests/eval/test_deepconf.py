@@ -250,3 +250,10 @@ def test_eval_majority_deepconf_and_online_write_results_and_resume(coin_model, 
     # another window: the saved confidences are not this run's
     assert main([*argv, "--conf-window", "4"]) == 2
     assert "stale" in capsys.readouterr().err
+
+
+def test_the_tui_status_line_names_the_online_stop():
+    from s1_tui.status import controls_label
+
+    assert controls_label([], "", 0, "", 12.5, 64) == "deepconf 12.5@64"
+    assert controls_label([], "", 0, "nowait", 0.0, 64) == "nowait"  # measuring alone: nothing
