@@ -22,6 +22,13 @@ else:
 
 
 class AfterS1(_Base):
+    def _after_s1_init(self) -> None:
+        self._scheduled = sorted(self.policy.interventions)  # (at thinking token, text)
+        self.scheduled_done = 0
+        self._banned = banned_sequences(self.policy.suppress, self._encode)  # last id -> prefixes
+        self._single_banned = frozenset(t for t, ps in self._banned.items() if () in ps)
+        self._ban_next: frozenset[int] = frozenset()
+
     def _apply_scheduled(self) -> bool:
         """Force the policy's interventions that are due (thinking holds their token
         count): each recorded as an `inject` caused by "policy". True: something went in."""

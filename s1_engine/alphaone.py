@@ -31,6 +31,8 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from .after_s1 import banned_sequences
+
 if TYPE_CHECKING:
     from .forcing import BudgetForcer
 
@@ -54,6 +56,11 @@ def wait_chance(alpha_p: float, t: int, moment: int) -> float:
 
 
 class AlphaOne(_Base):
+    def _alpha_init(self) -> None:
+        p = self.policy
+        words = (p.ignore_strings or ("Wait",)) if p.alpha else ()
+        self._alpha_words = banned_sequences(words, self._encode, lower=False)  # Waits past it
+
     @property
     def alpha_moment(self) -> int | None:
         """The thinking token count where slow thinking ends (None: AlphaOne is off)."""

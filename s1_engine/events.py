@@ -74,6 +74,8 @@ class Result:
     # thinking tokens (they never enter the output), counted apart as their own compute
     probes: int = 0
     probe_tokens: int = 0
+    # DeepConf: each sampled thinking token's confidence, where the policy measured it
+    token_confidences: list[float] = field(default_factory=list)
 
     def text_ids(self, *segments: str) -> list[int]:
         """The output ids of these segments ("pre", "think", "delimiter", "answer")."""

@@ -16,21 +16,22 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from . import events as ev
-from .after_s1 import AfterS1, banned_sequences
+from .after_s1 import AfterS1
 from .alphaone import AlphaOne
 from .budget import closing_reserve, thinking_budget
+from .confidence import ConfidenceRule
 from .deer import Deer
 from .errors import S1Error
 from .events import Cause, Event, Segment
 from .formats import BoundFormat
 from .interventions import Interventions, separated
-from .policy import BudgetPolicy
+from .policy import CONF_TOP_K, BudgetPolicy
 from .steps import PRE_MAX_TOKENS, STOP_STRING_WINDOW, Phase, Step, Tokens
 
 __all__ = ["BudgetForcer", "Phase", "Step", "Tokens"]
 
 
-class BudgetForcer(Interventions, AfterS1, AlphaOne, Deer):
+class BudgetForcer(Interventions, AfterS1, AlphaOne, Deer, ConfidenceRule):
     """Drives one request through PRE -> THINKING -> ANSWER -> DONE."""
 
     def __init__(
@@ -68,13 +69,9 @@ class BudgetForcer(Interventions, AfterS1, AlphaOne, Deer):
         self._after_wait = False  # a Wait was inserted and nothing sampled since
         self.finish_reason: str | None = None
         self._steps = 0
-        self._scheduled = sorted(policy.interventions)  # (at thinking token, text), in order
-        self.scheduled_done = 0
-        self._banned = banned_sequences(policy.suppress, encode)  # last id -> its prefixes
-        self._single_banned = frozenset(t for t, ps in self._banned.items() if () in ps)
-        self._ban_next: frozenset[int] = frozenset()
-        words = (policy.ignore_strings or ("Wait",)) if policy.alpha else ()
-        self._alpha_words = banned_sequences(words, encode, lower=False)  # its Waits past alpha
+        self._after_s1_init()
+        self._alpha_init()
+        self._conf_init()
         self.budget = self._effective_budget(policy.max_thinking_tokens)
         self._deer_init()
         self.phase: Phase = "think" if self._thinking_open_in_prompt() else "pre"
@@ -181,13 +178,15 @@ class BudgetForcer(Interventions, AfterS1, AlphaOne, Deer):
                 self._steps,
                 min(min_tokens, n),
                 self._ban_next if self.phase == "think" else frozenset(),
+                CONF_TOP_K if self.phase == "think" and self.policy.conf_stop is not None else None,
             )
             self._steps += 1
             return step
 
     # ----- tokens from the model --------------------------------------------------
-    def feed(self, token: int) -> bool:
-        """Take one sampled token. True means: cut the current backend request now."""
+    def feed(self, token: int, top: Sequence[float] | None = None) -> bool:
+        """Take one sampled token (`top`: its position's k largest log probabilities, if
+        the step asked for them). True means: cut the current backend request now."""
         if self.phase == "think":
             self._ban_next = frozenset()
             if token in self.fmt.think_stop_ids:
@@ -203,6 +202,8 @@ class BudgetForcer(Interventions, AfterS1, AlphaOne, Deer):
             self._after_wait = False
             if self.fmt.think_stop_strings and self._found_stop_string():
                 self._end_attempt(None)
+                return True
+            if top is not None and self._confidence_stops(top):
                 return True
             if self.thinking_tokens >= self.budget and not self._in_grace():
                 self._end_thinking("budget")
@@ -238,10 +239,14 @@ class BudgetForcer(Interventions, AfterS1, AlphaOne, Deer):
             return False
         return True
 
-    def feed_many(self, tokens: Sequence[int]) -> bool:
+    def feed_many(
+        self, tokens: Sequence[int], tops: Sequence[Sequence[float]] | None = None
+    ) -> bool:
         """`feed` for a batch of tokens (a final-only backend request): the same result,
         with a run of plain thinking tokens appended in one go. True: cut the request."""
         room = self.budget - self.thinking_tokens
+        if tops is not None:  # each token's confidence is noted (and may stop thinking)
+            return any(self.feed(t, top) for t, top in zip(tokens, tops))
         if (
             self.phase == "think"
             and not self.fmt.think_stop_strings

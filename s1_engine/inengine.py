@@ -23,6 +23,8 @@ Where the continuation path is still needed (`Session`, this class's base), and 
   which a logits processor inside one request cannot start;
 - formats whose end of thinking is a multi-token string (an attempt is seen only once
   it is written) or that are not built in (the worker knows only the built-in formats);
+- token confidence (DeepConf's `conf_stop`): the top-k log probabilities come with the
+  request's tokens, which the processor does not see;
 - the transformers backend, and vLLM with `in_engine_forcing=false`.
 """
 
@@ -59,6 +61,7 @@ def in_engine_ok(machine: BudgetForcer) -> bool:
         and not p.suppress
         and not p.alpha
         and p.deer_threshold is None
+        and p.conf_stop is None
     )
 
 

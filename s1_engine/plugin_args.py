@@ -29,6 +29,8 @@ FIELDS = (
     "alpha_p",
     "deer_threshold",
     "deer_probe_tokens",
+    "conf_stop",
+    "conf_window",
 )
 
 
@@ -59,6 +61,12 @@ def policy_from_args(a: dict[str, Any]) -> BudgetPolicy:
             "DEER (deer_threshold) does not run inside plain vllm serve: each probe is a side"
             " request for a trial answer, which a logits processor cannot start",
             "use s1 serve --backend vllm (its deer field), or leave the deer fields out",
+        )
+    if any(str(a.get(k, "")).strip() for k in ("conf_stop", "conf_window")):
+        raise S1Error(
+            "conf_stop / conf_window (DeepConf) do not run inside plain vllm serve: a token's"
+            " confidence needs its top-k log probabilities, which a logits processor is not given",
+            "use s1 serve --backend vllm (its conf_stop field), or leave them out",
         )
     ignore = a.get("ignore_str", "Wait")
     if isinstance(ignore, list | tuple):

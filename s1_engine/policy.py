@@ -13,6 +13,7 @@ BUDGET_WORDS = ("auto", "fit")
 # "auto" as the s1 reference computes it (its lm-evaluation-harness fork): the context
 # minus the prompt minus the closing delimiters minus this many tokens for the answer.
 AUTO_ANSWER_RESERVE = 100
+CONF_TOP_K = 20  # DeepConf's k: the log probabilities a token confidence averages (its code's)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,12 @@ class BudgetPolicy:
     # `deer_probe_tokens`; thinking ends when its mean token probability reaches this
     deer_threshold: float | None = None
     deer_probe_tokens: int = 16
+    # DeepConf (arXiv 2508.15260): token confidence from the top-k log probabilities;
+    # None: not measured (no probabilities asked); 0: measured, never stops (a group
+    # confidence is >= 0); > 0: thinking stops once the mean confidence of the last
+    # `conf_window` sampled thinking tokens falls below it (the online early stop)
+    conf_stop: float | None = None
+    conf_window: int = 64
 
     def __post_init__(self) -> None:
         m = self.max_thinking_tokens
@@ -120,6 +127,12 @@ class BudgetPolicy:
                 f"DEER probe tokens must be a whole number >= 1, got {n!r}",
                 "e.g. --deer-probe-tokens 16",
             )
+        c = self.conf_stop
+        if c is not None and (isinstance(c, bool) or not isinstance(c, int | float) or not c >= 0):
+            raise S1Error(f"the confidence stop must be >= 0, got {c!r}", "e.g. --conf-stop 12.5")
+        w = self.conf_window
+        if isinstance(w, bool) or not isinstance(w, int) or w < 1:
+            raise S1Error(f"the confidence window must be >= 1, got {w!r}", "e.g. --conf-window 64")
 
     @property
     def ignore_strings(self) -> tuple[str, ...]:
@@ -150,6 +163,8 @@ class BudgetPolicy:
                 parts.append(f"alpha_p={self.alpha_p:g}")
         if self.deer_threshold is not None:
             parts.append(f"deer={self.deer_threshold:g}@{self.deer_probe_tokens}")
+        if self.conf_stop:  # measuring alone (0) changes no token: not part of the key
+            parts.append(f"conf_stop={self.conf_stop:g}@{self.conf_window}")
         return ",".join(parts)
 
 

@@ -211,7 +211,8 @@ class Session(LoggedSession):
                     step.sampling,
                     step.stop_ids,
                     cache_key=self.id,
-                    stream=self.live,
+                    # a confidence stop cuts mid-request: tokens as they come, not at the end
+                    stream=self.live or bool(m.policy.conf_stop),
                     min_tokens=step.min_tokens,
                     ban_ids=step.ban_ids,
                     logprobs=step.logprobs,
@@ -232,10 +233,12 @@ class Session(LoggedSession):
                         raise payload
                     chunk: Chunk = payload
                     got_tokens = got_tokens or bool(chunk.token_ids)
+                    tops = chunk.top_logprobs if step.logprobs is not None else None
                     if self.live:  # one stream item per sampled token
-                        cut = any(m.feed(token) for token in chunk.token_ids)
+                        pairs = zip(chunk.token_ids, tops or [None] * len(chunk.token_ids))
+                        cut = any(m.feed(token, top) for token, top in pairs)
                     else:  # batch work: a request's tokens in one go
-                        cut = m.feed_many(chunk.token_ids)
+                        cut = m.feed_many(chunk.token_ids, tops)
                     if not cut and chunk.finish_reason is not None:
                         if not got_tokens:
                             raise RuntimeError("the backend ended a request without a token")
@@ -330,4 +333,5 @@ class Session(LoggedSession):
             segments=list(m.segments),
             probes=m.probes,
             probe_tokens=m.probe_tokens,
+            token_confidences=list(m.token_confidences),
         )

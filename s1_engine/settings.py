@@ -231,6 +231,24 @@ class PolicyOptions:
         panel=PANEL_POLICY,
         min=1,
     )
+    conf_stop: float | None = option(
+        None,
+        "DeepConf's online stop (arXiv 2508.15260): end the request once the mean token "
+        "confidence of the last --conf-window sampled thinking tokens falls below this (a "
+        "token's confidence: minus the mean of its 20 largest log probabilities; 0: measure "
+        "only).",
+        panel=PANEL_POLICY,
+        min=0,
+        example="--conf-stop 12.5",
+    )
+    conf_window: int = option(
+        64,
+        "DeepConf: the tokens one group confidence averages (the paper's 2048, scaled to "
+        "small budgets).",
+        panel=PANEL_POLICY,
+        min=1,
+        example="--conf-window 64",
+    )
     temperature: float = option(0.0, "0 = greedy.", panel=PANEL_POLICY, short="-t", min=0)
     top_p: float = option(1.0, "Nucleus sampling.", panel=PANEL_POLICY, above=0, max=1)
     seed: int = option(0, "Sampling seed.", panel=PANEL_POLICY, min=0)
@@ -290,11 +308,11 @@ class PolicyOptions:
             alpha_p=self.alpha_p,
             deer_threshold=self.deer,
             deer_probe_tokens=self.deer_probe_tokens,
+            conf_stop=self.conf_stop,
+            conf_window=self.conf_window,
         )
 
 
-# `--method NAME` of s1 generate / s1 tui: a preset of the policy flags (name -> the
-# PolicyOptions fields it sets); a flag given explicitly (not at its default) wins
 def _split(text: str, flag: str) -> list[str]:
     parts = [p.strip() for p in str(text).split(",")]
     if not parts or any(not p for p in parts):

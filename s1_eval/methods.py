@@ -29,7 +29,8 @@ baseline they are compared with).
 Parallel methods vote over the `--samples` samples of the budget method's base point
 (the largest budget, the fewest "Wait"s): ``majority`` (maj@k) and ``shortest-majority``
 (maj@k, a tie going to the answer whose samples thought least). Their compute is k
-times one sample's thinking.
+times one sample's thinking. ``deepconf`` and ``deepconf-online``: DeepConf's
+confidence-filtered, confidence-weighted votes over the same samples (s1_eval.deepconf).
 
 Every template is the user's to change (`Prompts`); the defaults are the wording of the s1
 reference's evaluation tasks (eval/lm-evaluation-harness/lm_eval/tasks/*/utils.py).
@@ -77,7 +78,7 @@ SEQUENTIAL = (
     "alphaone",
     "deer",
 )
-PARALLEL = ("majority", "shortest-majority")
+PARALLEL = ("majority", "shortest-majority", "deepconf", "deepconf-online")
 METHOD_NAMES = SEQUENTIAL + PARALLEL
 NO_STRING = "none"  # in an --ignore-str grid: suppress the end of thinking, append nothing
 ALPHA = float(METHOD_PRESETS["alphaone"]["alpha"])  # type: ignore[arg-type]
@@ -133,6 +134,8 @@ class Point:
     stop: str = ""  # a text that ends thinking when the model writes it
     draws: int = 1  # rejection: at most this many samples
     order: float = 0.0  # the point's place on its curve
+    first_sample: int = 0  # deepconf-online: its samples begin after the warm-up
+    base: str = ""  # deepconf-online: the label of the point whose samples are its warm-up
 
     def label(self) -> str:
         """The key of the point's results; budget forcing keeps its old labels."""
@@ -218,9 +221,10 @@ def build_points(
     prompts: Prompts | None = None,
     draws: int = 8,
     deer: float | None = None,
+    conf: Any = None,
 ) -> list[Point]:
     """Every point the methods ask for, budget forcing first (`deer`: the deer method's
-    threshold)."""
+    threshold; `conf`: DeepConf's `ConfVote`, when a deepconf method is asked for)."""
     prompts = prompts or Prompts()
     if draws < 1:
         raise S1Error(f"--max-draws must be >= 1, got {draws}", "e.g. --max-draws 8")
@@ -291,6 +295,10 @@ def build_points(
         t = DEER_THRESHOLD if deer is None else deer
         for i, p in enumerate(policies):
             points.append(Point("deer", p.with_(deer_threshold=t), f"{t:g}", order=i))
+    if wants & {"deepconf", "deepconf-online"}:
+        from .deepconf import ConfVote, add_points
+
+        points = add_points(points, base, wants, conf or ConfVote())
     return points
 
 

@@ -31,9 +31,12 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .methods import CLASSES, PARALLEL, SEQUENTIAL
+
+if TYPE_CHECKING:
+    from .deepconf import ConfVote
 
 METHODS = ("budget_forcing", "wait_count", "majority_voting", "shortest_majority")
 METHOD_TITLES = {
@@ -41,6 +44,8 @@ METHOD_TITLES = {
     "wait_count": '"Wait" count',
     "majority_voting": "majority voting",
     "shortest_majority": "shortest-majority voting",
+    "deepconf": "DeepConf (offline)",
+    "deepconf_online": "DeepConf (online)",
 }
 # the `--method` that asks for a curve (the budget method's curves come with it)
 FAMILY = {
@@ -48,6 +53,8 @@ FAMILY = {
     "wait_count": "budget",
     "majority_voting": "majority",
     "shortest_majority": "shortest-majority",
+    "deepconf": "deepconf",
+    "deepconf_online": "deepconf-online",
 }
 
 
@@ -172,11 +179,13 @@ def summarize(
     records: Sequence[dict],
     policy_order: Sequence[str] | None = None,
     wanted: Sequence[str] | None = None,
+    conf: ConfVote | None = None,
 ) -> dict[str, Any]:
     """Per-policy numbers and the paper's metrics per method, from sample records.
 
     `wanted`: the `--method`s asked for (None: budget forcing); a curve is reported when
-    its method was asked for (majority voting also with budget forcing, as always)."""
+    its method was asked for (majority voting also with budget forcing, as always).
+    `conf`: DeepConf's vote (s1_eval.deepconf), when a deepconf method is asked for."""
     by_policy: dict[str, list[dict]] = defaultdict(list)
     for r in records:
         by_policy[r["policy"]].append(r)
@@ -189,7 +198,7 @@ def summarize(
         "samples": max((r["sample"] for r in records), default=-1) + 1,
         "accuracy_unit": "percent",
         "policies": stats,
-        "methods": methods(stats, by_policy, wanted),
+        "methods": methods(stats, by_policy, wanted, conf),
     }
 
 
@@ -246,7 +255,10 @@ def class_control(runs: Sequence[dict]) -> float:
 
 
 def methods(
-    stats: Sequence[dict], by_policy: dict[str, list[dict]], wanted: Sequence[str] | None = None
+    stats: Sequence[dict],
+    by_policy: dict[str, list[dict]],
+    wanted: Sequence[str] | None = None,
+    conf: ConfVote | None = None,
 ) -> dict[str, Any]:
     """Every method's curve and its Control / Scaling / Performance."""
     wanted = list(wanted or ["budget"])
@@ -262,6 +274,12 @@ def methods(
                 (s, None, s["mean_thinking_tokens"], s["mean_compute_tokens"], s["accuracy"])
                 for s in pts
             ]
+    if {"deepconf", "deepconf-online"} & set(wanted):
+        from .deepconf import ConfVote
+        from .deepconf import curves as conf_curves
+
+        found = conf_curves(stats, by_policy, conf or ConfVote())
+        curves |= {k: v for k, v in found.items() if FAMILY[k] in wanted}
     out: dict[str, Any] = {}
     for name, pts in curves.items():
         if not pts:

@@ -24,6 +24,8 @@ STYLES = {
     "class-conditional": {"marker": "X", "color": "tab:brown"},
     "class-conditional+bf": {"marker": "X", "color": "tab:brown", "linestyle": ":"},
     "rejection": {"marker": "*", "color": "tab:gray"},
+    "deepconf": {"marker": "h", "color": "tab:pink", "linestyle": "--"},
+    "deepconf_online": {"marker": "H", "color": "tab:pink", "linestyle": "-."},
 }
 OTHER = {"marker": ".", "color": "tab:cyan"}
 

@@ -16,7 +16,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ from s1_engine.errors import S1Error
 from s1_engine.policy import BudgetPolicy
 from s1_engine.rundir import RunFolder, write_atomic
 
-from . import methods
+from . import deepconf, methods
 from .grading import grade
 from .methods import Drawn, Point, Prompts
 from .metrics import summarize
@@ -56,6 +56,7 @@ class EvalSpec:
     points: list[Point] | None = None
     methods: list[str] | None = None
     prompts: Prompts = field(default_factory=Prompts)
+    conf: deepconf.ConfVote = field(default_factory=deepconf.ConfVote)  # deepconf's vote
 
     def __post_init__(self) -> None:
         if self.samples < 1:
@@ -101,7 +102,7 @@ def plan(spec: EvalSpec) -> list[Job]:
         Job(sample_key(item.id, p.label(), s), item, sample_policy(p.policy, s), s, p)
         for item in spec.items
         for p in spec.points or []
-        for s in range(spec.samples)
+        for s in range(p.first_sample, spec.samples)
     ]
 
 
@@ -192,6 +193,7 @@ def make_record(
         "seconds": round(result.seconds, 4),
         **methods.record_fields(job.point, result.thinking, prompts or Prompts(), drawn),
         **methods.probe_fields(result),
+        **deepconf.record_fields(job, result),
     }
 
 
@@ -240,6 +242,7 @@ def stale_records(
             )
             or (k in prompts and rec.get("prompt", prompts[k]) != prompts[k])
             or rec.get("stop", "") != by_key[k].point.stop
+            or deepconf.stale(rec, by_key[k])
         )
     ]
 
@@ -334,12 +337,13 @@ def _run_claimed(
                         on_result(rec)
                 tick(state)
 
-            asyncio.run(_run_jobs(engine, spec, pending, writer, state, arrived))
+            warm = deepconf.Warmup(spec.points or [], done, spec.conf.eta)
+            asyncio.run(_run_jobs(engine, spec, pending, writer, state, arrived, warm))
         finally:
             writer.close()
     records = [done[j.key] for j in jobs if j.key in done]
     labels = [p.label() for p in spec.points or []]
-    summary = summarize(records, labels, spec.methods)
+    summary = summarize(records, labels, spec.methods, spec.conf)
     summary = {
         "task": spec.task,
         "model": str(getattr(engine, "model", "")),
@@ -366,6 +370,7 @@ async def _run_jobs(
     writer: SampleWriter,
     state: Progress,
     arrived: Callable[[dict | None], None],
+    warm: deepconf.Warmup,
 ) -> None:
     """Start every request, then take each result as it arrives (no rounds)."""
 
@@ -376,6 +381,7 @@ async def _run_jobs(
                 prompt,
                 *await methods.draw_until_fit(engine, prompt, job.policy, job.point, fmt),
             )
+        job = replace(job, policy=await warm.policy(job))  # deepconf-online: its threshold
         session = engine.start(prompt, job.policy, format=fmt, live=False)  # batch session
         return job, prompt, session, await session.aresult(), None
 
@@ -394,11 +400,13 @@ async def _run_jobs(
         state.tokens += getattr(result, "probe_tokens", 0)
         if result.finish_reason == "error":
             state.failed += 1  # not written: a rerun retries it
+            warm.arrived(job, None)
             arrived(None)
             continue
         budget = session.state.budget_tokens or 0
         rec = make_record(spec.task, job, prompt, result, budget, spec.prompts, drawn)
         writer.write(rec)
+        warm.arrived(job, rec)
         state.correct += bool(rec["correct"])
         arrived(rec)
 

@@ -9,6 +9,7 @@ from s1_engine.options import option
 from s1_engine.policy import BudgetPolicy
 from s1_engine.settings import PolicyOptions
 
+from .deepconf import ConfVote
 from .methods import (
     LONG_PROMPT,
     SHORT_PROMPT,
@@ -86,7 +87,8 @@ class MethodOptions:
         "token-conditional | step-conditional | class-conditional (each also +bf: budget "
         "forcing on top) | rejection | nowait | alphaone (after s1, on the budget grid; "
         "--alpha sets alphaone's) | deer (the budget grid with DEER on, at --deer) | "
-        "majority | shortest-majority. Budgets come from "
+        "majority | shortest-majority | deepconf | deepconf-online (DeepConf, arXiv "
+        "2508.15260). Budgets come from "
         "--max-thinking; --ignore-str 'none,Hmm,Wait' compares ignore strings.",
         panel=PANEL_METHODS,
     )
@@ -100,6 +102,28 @@ class MethodOptions:
         panel=PANEL_METHODS,
         min=1,
         example="--max-draws 8",
+    )
+    conf_eta: float = option(
+        90.0,
+        "deepconf: keep the top ETA percent of the traces by confidence (90: DeepConf-high, "
+        "10: DeepConf-low); online: the warm-up's (100 - ETA)th percentile is the stop.",
+        panel=PANEL_METHODS,
+        above=0,
+        max=100,
+        example="--conf-eta 10",
+    )
+    conf_warmup: int = option(
+        4,
+        "deepconf-online: the first N samples of a question are its warm-up (need --samples > N).",
+        panel=PANEL_METHODS,
+        min=1,
+        example="--conf-warmup 4",
+    )
+    conf_score: str = option(
+        "lowest",
+        "deepconf: a trace's score: lowest (group confidence) | bottom10 | tail.",
+        panel=PANEL_METHODS,
+        choices=("lowest", "bottom10", "tail"),
     )
     token_prompt: str = option(
         TOKEN_PROMPT, "token-conditional: the sentence after the question.", panel=PANEL_METHODS
@@ -129,6 +153,9 @@ class MethodOptions:
             self.step_marker,
         )
 
+    def vote(self) -> ConfVote:
+        return ConfVote(self.conf_eta, self.conf_warmup, self.conf_score)
+
     def step_budgets(self) -> list[int]:
         try:
             steps = [int(s) for s in self.steps.split(",")]
@@ -153,6 +180,12 @@ class MethodOptions:
             raise S1Error(f"the policy {twice} is listed twice", "give each budget and count once")
         policies = budget_grid(base, strings)
         points = build_points(
-            methods, policies, self.step_budgets(), self.prompts(), self.max_draws, deer
+            methods,
+            policies,
+            self.step_budgets(),
+            self.prompts(),
+            self.max_draws,
+            deer,
+            self.vote(),
         )
         return methods, policies, points

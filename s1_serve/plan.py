@@ -6,7 +6,7 @@ openai client merges `extra_body` into the top level; curl users may send it nes
 (a string, or a list to rotate), `answer_max_tokens`, `intervene` ("TEXT@N" or
 [[N, "TEXT"], ...]: forced in at N thinking tokens), `wrap_up`, `grace_tokens`, `suppress`
 ("Wait|Hmm", a list, or "nowait"), `alpha` and `alpha_p` (AlphaOne), `deer` (DEER's threshold) and
-`deer_probe_tokens`; and the fields other servers use for
+`deer_probe_tokens`, `conf_stop` / `conf_window` (DeepConf); and the fields other servers use for
 the same thing: vLLM's `thinking_token_budget`, OpenAI's `reasoning_effort` (names mapped
 to budgets by the server's options), OpenRouter's `reasoning: {max_tokens, effort,
 exclude, enabled}`, Anthropic's `thinking: {type, budget_tokens}`, Gemini's
@@ -213,6 +213,9 @@ def plan_request(
         changes["deer_threshold"] = f["deer"]
     if "deer_probe_tokens" in f:
         changes["deer_probe_tokens"] = f["deer_probe_tokens"]
+    for key in ("conf_stop", "conf_window"):  # DeepConf's online stop
+        if key in f:
+            changes[key] = f[key]
     # the answer's cap: answer_max_tokens, or OpenAI's max_tokens / max_completion_tokens
     caps = {
         k: v

@@ -102,6 +102,9 @@ class BudgetFields(_Body):
     # DEER: at each Wait point a trial answer; thinking ends at this mean token probability
     deer: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     deer_probe_tokens: PosInt | None = None
+    # DeepConf: stop once a window's mean token confidence falls below conf_stop
+    conf_stop: Annotated[float, Field(ge=0)] | None = None
+    conf_window: PosInt | None = None
     s1_detail: bool | None = None  # every stream item (token ids, forced flags): the client
     # sampling, which OpenAI clients also send at the top level
     temperature: Annotated[float, Field(ge=0, le=10)] | None = None

@@ -62,6 +62,8 @@ def controls_label(
     alpha: float = 0.0,
     alpha_p: float = 1.0,
     deer: float | None = None,
+    conf_stop: float | None = None,
+    conf_window: int = 64,
 ) -> str:
     """What of the policy goes beyond s1's budget and Waits, in a few words: the footer's
     way of saying which method runs ("nowait · intervene@0 · wrap-up · grace 32",
@@ -75,6 +77,7 @@ def controls_label(
     parts += ["wrap-up"] if wrap_up else []
     parts += [f"grace {grace}"] if grace else []
     parts += [f"deer {deer:g}"] if deer is not None else []
+    parts += [f"deepconf {conf_stop:g}@{conf_window}"] if conf_stop else []
     return " · ".join(parts)
 
 

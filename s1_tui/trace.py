@@ -133,7 +133,7 @@ class Trace:
         elif e.kind == ev.BUDGET_CHANGED:
             self._think(marker(f"budget → {e.text} · {who}"))
         elif e.kind == ev.STOP:
-            mark = marker(f"stopped · {who}")
+            mark = marker(f"stopped · {who}" + (f": {e.text}" if e.text else ""))
             self._add_answer(mark) if in_answer else self._think(mark)
 
     # ----- reading ------------------------------------------------------------------

@@ -60,6 +60,12 @@ def eval_(
     folder = RunFolder(run.out, "eval")  # a file or a read-only folder fails here
     # parse the lists (budgets, "Wait" counts, ignore strings, methods) before any slow work
     wanted, policies, points = methods.build(policy)
+    if "deepconf-online" in wanted and run.samples <= methods.conf_warmup:
+        raise S1Error(
+            f"deepconf-online needs more --samples than its --conf-warmup {methods.conf_warmup}"
+            f" (got --samples {run.samples})",
+            f"e.g. --samples {2 * methods.conf_warmup}",
+        )
     if policy.temperature == 0 and {"rejection", "majority", "shortest-majority"} & set(wanted):
         print(
             "note: --temperature 0 (greedy): every sample is the same, so rejection draws once "
@@ -86,6 +92,7 @@ def eval_(
         points=points,
         methods=wanted,
         prompts=methods.prompts(),
+        conf=methods.vote(),
     )
     out_dir = folder.path
     with folder:  # locked now: a second run into this folder is refused before its model loads

@@ -106,7 +106,17 @@ class MainScreen(KeyActions, Screen[None]):
         """The policy's thinking controls after s1, as the status line names them."""
         p = self.settings.policy
         at = [parse_intervention(p.intervene)] if p.intervene else []
-        return controls_label(at, p.wrap_up, p.grace, p.suppress, p.alpha, p.alpha_p, p.deer)
+        return controls_label(
+            at,
+            p.wrap_up,
+            p.grace,
+            p.suppress,
+            p.alpha,
+            p.alpha_p,
+            p.deer,
+            conf_stop=p.conf_stop,
+            conf_window=p.conf_window,
+        )
 
     @property
     def console(self) -> S1App:

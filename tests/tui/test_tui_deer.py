@@ -9,8 +9,8 @@ from .conftest import SIZE, ask, finished, kinds, make_app
 
 
 def test_the_status_line_names_deer():
-    assert controls_label([], "", 0, "", 0.95) == "deer 0.95"
-    assert controls_label([], "", 0, "nowait", 2.0) == "nowait · deer 2"
+    assert controls_label([], "", 0, "", deer=0.95) == "deer 0.95"
+    assert controls_label([], "", 0, "nowait", deer=2.0) == "nowait · deer 2"
     assert controls_label([], "", 0) == ""
 
 
