@@ -309,6 +309,20 @@ def analyse(work: Path, seeds: list[int], args: argparse.Namespace) -> dict:
         )
         rows += [point_row(name, label, by[(name, label)], seeds) for _, label in pts]
 
+    # each control against budget forcing at the same cap and "Wait" count, trace by trace
+    # (same seed, question and sample: the traces are one until the control acts)
+    plain = {
+        (r["budget"], r["num_ignore"]): {_trace(x): x for x in by[("budget", r["policy"])]}
+        for r in rows
+        if r["method"] == "budget"
+    }
+    for r in rows:
+        if r["method"] != "budget":
+            r["vs_budget"] = paired(
+                by[(r["method"], r["policy"])],
+                plain[(r["budget"], 0 if r["method"] in ("wrapup", "grace") else r["num_ignore"])],
+            )
+
     # the parallel methods, per (seed, question) over the base point's samples
     base = next(
         k
@@ -372,6 +386,25 @@ def analyse(work: Path, seeds: list[int], args: argparse.Namespace) -> dict:
     }
 
 
+def _trace(r: dict) -> tuple:
+    return (r["seed"] - r["sample"], r["id"], r["sample"])
+
+
+def paired(recs: list[dict], plain: dict[tuple, dict]) -> dict:
+    """Matched traces: how many the control got right that budget forcing got wrong (won),
+    the reverse (lost), and the change in thinking tokens spent."""
+    pairs = [(r, plain[_trace(r)]) for r in recs if _trace(r) in plain]
+    spent = sum(r.get("compute_thinking_tokens", r["thinking_tokens"]) for r, _ in pairs)
+    base = sum(b["thinking_tokens"] for _, b in pairs)
+    return {
+        "pairs": len(pairs),
+        "won": sum(bool(r["correct"]) and not b["correct"] for r, b in pairs),
+        "lost": sum(bool(b["correct"]) and not r["correct"] for r, b in pairs),
+        "differ": sum(r["thinking"] != b["thinking"] for r, b in pairs),
+        "token_change": (spent - base) / base if base else 0.0,
+    }
+
+
 def _rank(b: object) -> float:
     return float(b) if isinstance(b, int) else math.inf
 
@@ -404,17 +437,29 @@ def what_it_did(r: dict) -> str:
     return ""
 
 
+def versus(r: dict) -> str:
+    """+won / -lost of the matched traces, the tokens' change, and how many traces differ."""
+    v = r.get("vs_budget")
+    if not v:
+        return ""
+    return (
+        f"+{v['won']} / -{v['lost']}, tokens {100 * v['token_change']:+.0f}% "
+        f"({v['differ']}/{v['pairs']} differ)"
+    )
+
+
 def table(report: dict) -> str:
     lines = [
-        "| method | point | accuracy [95% Wilson] | n | mean thinking tokens spent | what it did |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| method | point | accuracy [95% Wilson] | n | mean thinking tokens spent "
+        "| vs budget forcing, same traces | what it did |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in report["rows"]:
         lo, hi = r["ci95"]
         point = f"k={r['votes']}" if "votes" in r else f"cap {r['budget']}, {r['num_ignore']} Wait"
         lines.append(
             f"| {r['method']} | {point} | {r['accuracy']:.3f} [{lo:.2f}, {hi:.2f}] | {r['n']} | "
-            f"{r['compute_tokens']:.1f} | {what_it_did(r)} |"
+            f"{r['compute_tokens']:.1f} | {versus(r)} | {what_it_did(r)} |"
         )
     return "\n".join(lines)
 
