@@ -511,6 +511,11 @@ def plot(report: dict, path: Path) -> None:
             lw=1.2,
         )
     ax.set_xscale("log")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticks([30, 40, 60, 80, 120, 160, 240, 320])
     ax.set_xlabel("mean thinking tokens spent per question (k votes: k samples; DEER: + probes)")
     ax.set_ylabel("accuracy (held-out synthetic tasks)")
     ax.set_ylim(0, 1.05)
