@@ -97,8 +97,7 @@ class AlphaOne(_Base):
             if any(self.forced[start:]) or any(s != "think" for s in self.segments[start:]):
                 continue  # an inserted Wait, or not thinking: not the model's word
             text = self._decode([*prefix, token])
-            del self.out[start:], self.segments[start:], self.forced[start:]
-            self.thinking_tokens -= n
+            self.thinking_tokens -= self._take_back(start)
             self._end_thinking("policy", text)
             return True
         return False

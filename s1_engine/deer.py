@@ -142,9 +142,8 @@ class Deer(_Base):
         trigger, at, held = self._probe
         self._probe = None
         if exit_:
-            drop = len(self.out) - at  # the start of an ignore string the model wrote
-            del self.out[at:], self.segments[at:], self.forced[at:]
-            self.thinking_tokens -= drop
+            # the start of an ignore string the model wrote
+            self.thinking_tokens -= self._take_back(at)
             self._end_thinking("policy", f"confidence {confidence:.3f}")
         elif trigger == "end":  # as without DEER: the Wait goes in
             self.ignores_used += 1

@@ -299,13 +299,14 @@ class BudgetForcer(Interventions, AfterS1, AlphaOne, Deer, ConfidenceRule):
             if len(self._decode(window[:k])) <= at:
                 keep = k
                 break
-        drop = len(window) - keep
-        for _ in range(drop):
-            self.out.pop()
-            self.segments.pop()
-            self.forced.pop()
-        self.thinking_tokens -= drop
+        self.thinking_tokens -= self._take_back(len(self.out) - len(window) + keep)
         return True
+
+    def _take_back(self, at: int) -> int:
+        """Drop the output from index `at` on (written, then not to be kept); how many."""
+        n = len(self.out) - at
+        del self.out[at:], self.segments[at:], self.forced[at:]
+        return n
 
     # ----- transitions --------------------------------------------------------------
     def _end_decision(self) -> Cause | None:

@@ -36,9 +36,7 @@ class Interventions(_Base):
         if self.phase in ("answer", "done") and self.can_reopen():
             if self.phase == "done":
                 self.finish_reason = None
-            del self.out[self.think_end_at :]
-            del self.segments[self.think_end_at :]
-            del self.forced[self.think_end_at :]
+            self._take_back(self.think_end_at)
             self.answer_tokens = 0
             self.answer_sampled = 0
             self.think_end_at = None
