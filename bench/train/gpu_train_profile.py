@@ -108,8 +108,10 @@ def annotate_for_profile(trainer) -> None:
 
 def _boundaries_every_layer(kwargs: dict) -> list[int] | None:
     """s1_varlen's boundaries as they were read before issue 25: in every layer."""
+    from s1_train.attention import _read
+
     cu = kwargs.get("cu_seq_lens_q")
-    return None if cu is None else [int(x) for x in cu.tolist()]
+    return None if cu is None else _read(cu)
 
 
 def run_variant(spec: dict) -> None:

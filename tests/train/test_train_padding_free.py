@@ -8,6 +8,23 @@ from pathlib import Path
 import pytest
 
 
+def packed_logits(model, seqs: list) -> object:  # noqa: ANN001
+    """The logits of `seqs` packed into one row, their boundaries passed as TRL passes them."""
+    import torch
+
+    lengths = [len(s) for s in seqs]
+    cu = torch.tensor([0, *torch.tensor(lengths).cumsum(0).tolist()], dtype=torch.int32)
+    with torch.no_grad():
+        return model(
+            input_ids=torch.cat(seqs)[None],
+            position_ids=torch.cat([torch.arange(n) for n in lengths])[None],
+            cu_seq_lens_q=cu,
+            cu_seq_lens_k=cu,
+            max_length_q=max(lengths),
+            max_length_k=max(lengths),
+        ).logits
+
+
 def test_packed_rows_give_the_logits_of_separate_rows(tiny_random_model: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM
@@ -21,18 +38,8 @@ def test_packed_rows_give_the_logits_of_separate_rows(tiny_random_model: Path) -
     ).eval()
     lengths = [7, 12, 5]
     seqs = [torch.randint(10, 200, (n,)) for n in lengths]
-    packed = torch.cat(seqs)[None]
-    position_ids = torch.cat([torch.arange(n) for n in lengths])[None]
-    cu = torch.tensor([0, *torch.tensor(lengths).cumsum(0).tolist()], dtype=torch.int32)
+    got = packed_logits(model, seqs)[0]
     with torch.no_grad():
-        got = model(
-            input_ids=packed,
-            position_ids=position_ids,
-            cu_seq_lens_q=cu,
-            cu_seq_lens_k=cu,
-            max_length_q=max(lengths),
-            max_length_k=max(lengths),
-        ).logits[0]
         want = torch.cat([model(input_ids=s[None]).logits[0] for s in seqs])
         # a padded batch (attention mask) still goes through SDPA with its mask
         padded = torch.zeros(2, 12, dtype=torch.long)
@@ -136,20 +143,7 @@ def test_the_boundaries_are_read_once_a_forward_not_once_a_layer(
     ).eval()
     assert model.config.num_hidden_layers >= 2
 
-    def forward(lengths: list[int]) -> torch.Tensor:
-        ids = torch.randint(10, 200, (1, sum(lengths)))
-        pos = torch.cat([torch.arange(n) for n in lengths])[None]
-        cu = torch.tensor([0, *torch.tensor(lengths).cumsum(0).tolist()], dtype=torch.int32)
-        with torch.no_grad():
-            return model(
-                input_ids=ids,
-                position_ids=pos,
-                cu_seq_lens_q=cu,
-                cu_seq_lens_k=cu,
-                max_length_q=max(lengths),
-                max_length_k=max(lengths),
-            ).logits
-
-    forward([3, 5])
-    forward([4, 4])  # a new tensor (maybe at the old one's address): read again, not reused
+    packed_logits(model, [torch.randint(10, 200, (n,)) for n in (3, 5)])
+    # a new tensor (maybe at the old one's address): read again, not reused
+    packed_logits(model, [torch.randint(10, 200, (n,)) for n in (4, 4)])
     assert reads == [[0, 3, 8], [0, 4, 8]]
